@@ -1,0 +1,204 @@
+"""The training configuration: one dataclass of commented defaults, its validation, and the presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Optimizer = Literal["sgd", "adam"]
+Schedule = Literal["step", "onecycle", "cosine", "constant"]
+Method = Literal["mixup", "cutmix", "manifold_mixup"]
+MixMode = Literal["both", "inputs", "labels"]
+Pairing = Literal["permutation", "flip", "roll", "same_class", "knn"]
+Precision = Literal["auto", "fp32", "bf16"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs; the CLI options are generated from these fields and comments."""
+
+    # data
+    dataset: str = "fashion-mnist"  # data set name (fashion-mnist, mnist, cifar10, cifar100, iris, wine, breast-cancer, digits, csv:PATH[:COLUMN], npz:PATH)
+    data_dir: str | None = None  # folder holding the data files (None: the data module's search order)
+    train_subset: int | None = None  # number of training points kept, a seeded subset (None: all)
+    test_subset: int | None = None  # number of test points kept, a seeded subset (None: all)
+    label_noise: float = 0.0  # fraction of training labels replaced by uniform random labels, in [0, 1]
+    augment_crop: int = 0  # random-crop padding in pixels (0: no crop)
+    augment_flip: bool = False  # random horizontal flips
+    # model
+    model: str = "fastcnn"  # model name from the vicinal.models registry
+    dropout: float = 0.0  # dropout probability in [0, 1)
+    # optimisation
+    epochs: int = 12  # number of passes over the training data
+    batch_size: int = 128  # images per optimizer step (global, over all processes)
+    optimizer: Optimizer = "sgd"  # sgd (momentum) or adam
+    lr: float = 0.1  # peak learning rate
+    momentum: float = 0.9  # SGD momentum (Adam: beta1)
+    nesterov: bool = False  # Nesterov momentum (SGD only)
+    weight_decay: float = 5e-4  # L2 weight decay coefficient
+    schedule: Schedule = "onecycle"  # learning-rate schedule: step (÷lr_decay at milestones), onecycle, cosine, constant
+    milestones: tuple[int, ...] = (100, 150)  # epochs at which the step schedule multiplies the lr by lr_decay
+    lr_decay: float = 0.1  # factor applied to the lr at each milestone
+    warmup_fraction: float = 0.25  # share of all steps spent rising to the peak lr (onecycle only), in (0, 1)
+    # vicinal risk minimization
+    method: Method = "mixup"  # mixing method: mixup, cutmix or manifold_mixup
+    alpha: float = 1.0  # Beta(alpha, alpha) parameter of the mixing weight lambda (0: ERM)
+    mix: MixMode = "both"  # what is mixed: both, inputs (labels kept) or labels
+    pairing: Pairing = "permutation"  # how partners are chosen within a batch
+    knn_k: int = 200  # neighbours considered by the knn pairing
+    per_sample: bool = False  # one lambda per sample instead of one per batch
+    label_smoothing: float = 0.0  # label-smoothing epsilon in [0, 1)
+    input_noise: float = 0.0  # std of Gaussian noise added to the normalized inputs (0: off)
+    mixup_off_epochs: int = 0  # last epochs trained without mixing
+    mix_prob: float = 1.0  # probability that a batch is mixed, in [0, 1]
+    # run
+    seed: int = 0  # seed of every random draw (data subset, labels, model init, mixing, augmentation)
+    device: str = "auto"  # auto (cuda, then mps, then cpu), or a torch device string
+    precision: Precision = "auto"  # auto (bf16 autocast where it is faster), fp32 or bf16
+    deterministic: bool = False  # torch.use_deterministic_algorithms and seeded everything
+    out: str | None = None  # run folder (None: runs/<dataset>-<model>-a<alpha>-s<seed>)
+    quiet: bool = False  # no progress bar or per-epoch lines
+    checkpoint_every: int = 0  # also write a checkpoint every this many steps (0: end of each epoch only)
+    max_nonfinite_skips: int = 0  # steps with a non-finite loss skipped before the run stops
+    eval_every: int = 1  # evaluate on the test set every this many epochs (the last epoch always)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; expected one of {field_names()}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def _bad(name: str, value, expected: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is invalid: expected {expected}")
+
+
+def _check_finite(name: str, value, *, low: float, high: float | None = None,
+                  low_open: bool = False, high_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _bad(name, value, "a finite number")
+    too_low = value <= low if low_open else value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        raise _bad(name, value, f"a number in {lo}{low}, {high if high is not None else 'inf'}{hi}")
+
+
+def _check_int(name: str, value, *, low: int, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _bad(name, value, f"an integer ≥ {low}" + (" or None" if allow_none else ""))
+
+
+def _check_choice(name: str, value, literal) -> None:
+    choices = literal.__args__
+    if value not in choices:
+        raise _bad(name, value, f"one of {list(choices)}")
+
+
+def _check_dataset(name) -> None:
+    """Ask the data layer whether ``name`` is a data set it can load (files are checked when loading)."""
+    from vicinal import data
+
+    known = tuple(data.DATASETS)
+    prefixes = ("csv:", "npz:")
+    if not isinstance(name, str) or not (name in known or (name.startswith(prefixes) and len(name) > 4)):
+        raise _bad("dataset", name, f"one of {list(known)} or csv:PATH[:COLUMN] or npz:PATH")
+
+
+def validate(config: TrainConfig) -> None:
+    """Raise ValueError naming the first invalid field of ``config`` and what was expected."""
+    c = config
+    from vicinal.models import list_models  # lazy: the models layer owns its registry
+
+    _check_dataset(c.dataset)
+    if c.model not in list_models():
+        raise _bad("model", c.model, f"one of {list_models()}")
+    _check_int("train_subset", c.train_subset, low=1, allow_none=True)
+    _check_int("test_subset", c.test_subset, low=1, allow_none=True)
+    _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)
+    _check_int("augment_crop", c.augment_crop, low=0)
+    _check_finite("dropout", c.dropout, low=0.0, high=1.0, high_open=True)
+    _check_int("epochs", c.epochs, low=1)
+    _check_int("batch_size", c.batch_size, low=1)
+    if c.train_subset is not None and c.batch_size > c.train_subset:
+        raise _bad("batch_size", c.batch_size, f"at most train_subset={c.train_subset}")
+    _check_choice("optimizer", c.optimizer, Optimizer)
+    _check_finite("lr", c.lr, low=0.0, low_open=True)
+    _check_finite("momentum", c.momentum, low=0.0, high=1.0, high_open=True)
+    _check_finite("weight_decay", c.weight_decay, low=0.0)
+    _check_choice("schedule", c.schedule, Schedule)
+    if not isinstance(c.milestones, tuple) or any(
+            isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in c.milestones):
+        raise _bad("milestones", c.milestones, "a tuple of positive integers (epochs)")
+    if list(c.milestones) != sorted(set(c.milestones)):
+        raise _bad("milestones", c.milestones, "strictly increasing epochs")
+    _check_finite("lr_decay", c.lr_decay, low=0.0, high=1.0, low_open=True)
+    _check_finite("warmup_fraction", c.warmup_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    _check_choice("method", c.method, Method)
+    _check_finite("alpha", c.alpha, low=0.0)
+    _check_choice("mix", c.mix, MixMode)
+    _check_choice("pairing", c.pairing, Pairing)
+    _check_int("knn_k", c.knn_k, low=1)
+    _check_finite("label_smoothing", c.label_smoothing, low=0.0, high=1.0, high_open=True)
+    _check_finite("input_noise", c.input_noise, low=0.0)
+    _check_int("mixup_off_epochs", c.mixup_off_epochs, low=0)
+    if c.mixup_off_epochs > c.epochs:
+        raise _bad("mixup_off_epochs", c.mixup_off_epochs, f"at most epochs={c.epochs}")
+    _check_finite("mix_prob", c.mix_prob, low=0.0, high=1.0)
+    _check_int("seed", c.seed, low=0)
+    if not isinstance(c.device, str) or not c.device:
+        raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps")
+    if c.device != "auto":
+        import torch
+
+        try:
+            torch.device(c.device)
+        except (RuntimeError, ValueError):
+            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
+    _check_choice("precision", c.precision, Precision)
+    _check_int("checkpoint_every", c.checkpoint_every, low=0)
+    _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
+    _check_int("eval_every", c.eval_every, low=1)
+
+
+# The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are
+# fastcnn on Fashion-MNIST sized for the 2-core machines here (the lead tunes the recipe).
+PRESETS: dict[str, dict] = {
+    "smoke": dict(dataset="fashion-mnist", model="fastcnn", train_subset=1024, test_subset=512, epochs=2,
+                  batch_size=128, lr=0.05, schedule="onecycle", alpha=0.4, augment_flip=True),
+    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=8, batch_size=256, lr=0.2,
+                  schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
+                  augment_flip=True, eval_every=1),
+    "standard": dict(dataset="fashion-mnist", model="fastcnn", epochs=40, batch_size=256, lr=0.2,
+                     schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
+                     augment_flip=True, augment_crop=2),
+    "paper": dict(dataset="cifar10", model="preact_resnet18", epochs=200, batch_size=128, optimizer="sgd",
+                  lr=0.1, momentum=0.9, weight_decay=1e-4, schedule="step", milestones=(100, 150),
+                  lr_decay=0.1, alpha=1.0, augment_crop=4, augment_flip=True, precision="fp32"),
+}
+
+
+def config_from_preset(name: str, **overrides) -> TrainConfig:
+    """The preset ``name`` with ``overrides`` applied on top (fields not given keep the dataclass default)."""
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r} is unknown: expected one of {list(PRESETS)}")
+    unknown = set(overrides) - set(field_names())
+    if unknown:
+        raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; expected one of {field_names()}")
+    return TrainConfig(**{**PRESETS[name], **overrides})

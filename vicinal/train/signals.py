@@ -1,0 +1,48 @@
+"""Graceful stop: SIGTERM / SIGINT set a flag the trainer checks after each step (exit 143 / 130)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+
+class TrainingInterrupted(Exception):
+    """Raised by the trainer after it saved a checkpoint because a stop signal arrived."""
+
+    def __init__(self, signum: int, run_dir: str) -> None:
+        self.signum = signum
+        self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
+        self.run_dir = run_dir
+        super().__init__(f"stopped by {signal.Signals(signum).name}; checkpoint saved in {run_dir} "
+                         f"(continue with --resume {run_dir})")
+
+
+class StopSignals:
+    """Context manager: while active, SIGTERM/SIGINT only record themselves in ``.received``.
+
+    A second SIGINT while stopping restores Python's default (KeyboardInterrupt). Outside the main
+    thread signals cannot be caught, so it does nothing there.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.received = signum
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
