@@ -1,0 +1,72 @@
+"""The pure core of mixup: x̃ = λ·x + (1−λ)·x[index], ỹ likewise (Zhang et al., arXiv 1710.09412)."""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import check_batch, check_destination, check_floating, check_index
+
+
+def as_lambda(lam: float | torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """λ as a float32 tensor on `device`: 0-d, or (B,) for one λ per sample."""
+    lam = torch.as_tensor(lam, dtype=torch.float32, device=device)
+    if lam.ndim == 1 and lam.shape[0] == 1 and batch_size != 1:
+        lam = lam.reshape(())
+    if lam.ndim != 0 and lam.shape != (batch_size,):
+        raise ValueError(f"lam must be a scalar, 0-d or of shape ({batch_size},), got {tuple(lam.shape)}")
+    if not bool(torch.isfinite(lam).all()):
+        raise ValueError(f"lam must be finite, got {lam}")
+    return lam
+
+
+def mix_rows(
+    t: torch.Tensor,
+    lam: torch.Tensor,
+    index: torch.Tensor,
+    *,
+    out: torch.Tensor | None = None,
+    inplace: bool = False,
+) -> torch.Tensor:
+    """λ·t + (1−λ)·t[index] along dim 0, any trailing shape, dtype of t kept; no validation.
+
+    One gather and one fused lerp: torch.lerp(a, b, w) = a + w·(b − a), so lerp(t[index], t, λ)
+    = λ·t + (1−λ)·t[index]. Out of place, the gathered copy is the result buffer; in place, the
+    partners are gathered first (they would otherwise be overwritten) and lerped into t.
+    """
+    weight = lam if lam.ndim == 0 else lam.to(t.dtype).view(-1, *([1] * (t.ndim - 1)))
+    if inplace:
+        return t.lerp_(t.index_select(0, index), 1 - weight)
+    if out is not None:
+        torch.index_select(t, 0, index, out=out)
+        return out.lerp_(t, weight)
+    return t.index_select(0, index).lerp_(t, weight)
+
+
+def mix(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lam: float | torch.Tensor,
+    index: torch.Tensor,
+    *,
+    out: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure mixup of a batch with given λ and partners: returns (x̃, ỹ), new tensors.
+
+    x̃ = λ·x + (1−λ)·x[index] and ỹ = λ·y + (1−λ)·y[index]; λ is a number, 0-d, or (B,) (one per
+    row, broadcast over all trailing dimensions). y must be float (soft one-hot or regression
+    targets; see `to_soft_targets`). `out=` receives x̃ (same shape/dtype/device as x).
+
+    >>> x = torch.tensor([[0.0], [10.0]]); y = torch.eye(2)
+    >>> mix(x, y, 0.25, torch.tensor([1, 0]))
+    (tensor([[7.5000],
+            [2.5000]]), tensor([[0.2500, 0.7500],
+            [0.7500, 0.2500]]))
+    """
+    batch_size = check_batch(x, y)
+    check_floating("x", x)
+    check_floating("y", y)
+    check_index(index, batch_size)
+    check_destination(x, inplace=False, out=out)
+    index = index.to(x.device)
+    lam = as_lambda(lam, batch_size, x.device)
+    return mix_rows(x, lam, index, out=out), mix_rows(y, lam.to(y.device), index.to(y.device))

@@ -1,0 +1,67 @@
+"""mixup of a batch: inputs and targets interpolated with λ ~ Beta(α, α) (Zhang et al., arXiv 1710.09412)."""
+
+from __future__ import annotations
+
+import torch
+
+from ._checks import (
+    MIX_MODES, MixMode, Pairing, check_batch, check_choice, check_destination, check_floating, resolve_generator,
+)
+from ._draw import draw_vicinity
+from .batch import MixedBatch
+from .mix import mix_rows
+
+
+def keep_inputs(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> torch.Tensor:
+    """The unmixed inputs, honouring the no-aliasing rule: x itself only when inplace=True."""
+    if inplace:
+        return x
+    return x.clone() if out is None else out.copy_(x)
+
+
+def mixup(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    alpha: float,
+    num_classes: int | None = None,
+    per_sample: bool = False,
+    pairing: Pairing = "permutation",
+    mix: MixMode = "both",
+    label_smoothing: float = 0.0,
+    knn_k: int = 200,
+    generator: torch.Generator | None = None,
+    inplace: bool = False,
+    out: torch.Tensor | None = None,
+) -> MixedBatch:
+    """Mix a batch with its partners: x̃ = λ·x + (1−λ)·x[index], ỹ = λ·y + (1−λ)·y[index].
+
+    λ ~ Beta(α, α), one per batch (the paper) or one per row (`per_sample`); α = 0 returns the batch
+    as it is (λ = 1). `index` comes from `pairing` (see `sample_pairing`). `mix="inputs"` keeps the
+    targets (the paper's "mix input only" ablation), `mix="labels"` keeps the inputs.
+
+    x: any shape (B, ...), floating dtype (kept). y: class indices (B,) with `num_classes`, soft
+    targets (B, C), or float regression targets (B,) / (B, D) with num_classes=None (mixed as they
+    are). Label smoothing ε is applied to the one-hot targets before mixing.
+
+    x is never changed unless `inplace=True`; `out=` receives the inputs instead of a new tensor.
+    All draws (λ, then the pairing) come from `generator` (default: a fresh OS-seeded one).
+    """
+    check_batch(x, y)
+    check_floating("x", x)
+    check_choice("mix", mix, MIX_MODES)
+    check_destination(x, inplace=inplace, out=out)
+    gen = resolve_generator(generator)
+    targets, lam, index = draw_vicinity(
+        x, y, alpha=alpha, num_classes=num_classes, label_smoothing=label_smoothing,
+        per_sample=per_sample, pairing=pairing, knn_k=knn_k, generator=gen,
+    )
+    if mix == "labels":
+        inputs = keep_inputs(x, inplace=inplace, out=out)
+    else:
+        inputs = mix_rows(x, lam, index, out=out, inplace=inplace)
+    if mix != "inputs":
+        targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
+    elif targets is y:
+        targets = y.clone()
+    return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
