@@ -1,0 +1,65 @@
+"""Shared building blocks of the vicinal models: input normalization, classifier head, argument checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel (images, (B, C, H, W)) or per feature (tabular, (B, F)).
+
+    Puts the data normalization inside a model, so attacks can work in pixel space:
+    ``nn.Sequential(Normalize(mean, std), model)`` takes inputs in [0, 1].
+    """
+
+    def __init__(self, mean: Sequence[float] | float, std: Sequence[float] | float) -> None:
+        super().__init__()
+        mean_t = torch.as_tensor(mean, dtype=torch.float32).flatten()
+        std_t = torch.as_tensor(std, dtype=torch.float32).flatten()
+        if mean_t.numel() == 0 or mean_t.shape != std_t.shape:
+            raise ValueError(
+                f"mean and std must be non-empty and of the same length, got {mean_t.numel()} and {std_t.numel()}"
+            )
+        if not bool(torch.isfinite(mean_t).all()) or not bool((std_t > 0).all()):
+            raise ValueError(f"mean must be finite and std > 0, got mean={mean_t.tolist()}, std={std_t.tolist()}")
+        self.register_buffer("mean", mean_t)
+        self.register_buffer("std", std_t)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 2 or x.shape[1] != self.mean.numel():
+            raise ValueError(f"expected inputs (B, {self.mean.numel()}, ...), got shape {tuple(x.shape)}")
+        view = (1, -1) + (1,) * (x.dim() - 2)  # broadcast over the channel/feature dimension
+        return (x - self.mean.view(view).to(x.dtype)) / self.std.view(view).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"mean={self.mean.tolist()}, std={self.std.tolist()}"
+
+
+def classifier(in_features: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """The head every model ends with: optional dropout, then one linear layer."""
+    return nn.Sequential(nn.Dropout(dropout) if dropout > 0 else nn.Identity(), nn.Linear(in_features, num_classes))
+
+
+def check_positive_int(name: str, value: int) -> int:
+    """Return ``value`` if it is an int >= 1, else raise ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_dropout(dropout: float) -> float:
+    """Return ``dropout`` if it is a probability in [0, 1), else raise ValueError."""
+    if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
+    return float(dropout)
+
+
+def check_image_size(image_size: int, *, minimum: int, model: str) -> int:
+    """Return ``image_size`` if the model's downsampling leaves at least one pixel, else raise ValueError."""
+    check_positive_int("image_size", image_size)
+    if image_size < minimum:
+        raise ValueError(f"{model} needs image_size >= {minimum}, got {image_size}")
+    return image_size

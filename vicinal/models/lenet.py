@@ -1,0 +1,32 @@
+"""LeNet-5 (LeCun et al. 1998), the small convolutional network of mixup's speech experiment (arXiv 1710.09412)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+
+
+class LeNet(nn.Module):
+    """conv5×5 (6, pad 2) → max-pool → conv5×5 (16) → max-pool → 120 → 84 → classes, ReLU activations.
+
+    On 1×28×28: 6×28×28 → 6×14×14 → 16×10×10 → 16×5×5 → 400 → 120 → 84 → classes.
+    """
+
+    mixup_layers: tuple[str, ...] = ("conv1", "conv2", "fc1")
+
+    def __init__(self, *, num_classes: int, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0) -> None:
+        super().__init__()
+        check_positive_int("num_classes", num_classes)
+        check_positive_int("in_channels", in_channels)
+        check_image_size(image_size, minimum=10, model="lenet")
+        dropout = check_dropout(dropout)
+        side = (image_size // 2 - 4) // 2  # spatial size after the second pooling
+        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # (B, 6, S/2, S/2)
+        self.conv2 = nn.Sequential(nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())  # (B, 16·side²)
+        self.fc1 = nn.Sequential(nn.Linear(16 * side * side, 120), nn.ReLU())  # (B, 120)
+        self.fc2 = nn.Sequential(nn.Linear(120, 84), nn.ReLU())  # (B, 84)
+        self.head = classifier(84, num_classes, dropout)  # (B, classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.fc2(self.fc1(self.conv2(self.conv1(x)))))
