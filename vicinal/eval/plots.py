@@ -1,0 +1,133 @@
+"""Plots of vicinal runs (learning curves, reliability diagrams, bar and line charts) as PNG files, drawn with matplotlib's Agg canvas."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from vicinal.eval.calibration import reliability_bins
+
+History = Sequence[Mapping[str, Any]]  # one run: a list of per-epoch dicts (a metrics.jsonl)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (parent folders created) and return the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"plot path must end in .png, got {str(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def _mean_std_over_runs(runs: Sequence[History], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epochs, mean and std over runs of metric ``key`` (runs cut to the shortest; std 0 for a single run)."""
+    length = min(len(run) for run in runs)
+    values = np.array([[float(epoch[key]) for epoch in run[:length]] for run in runs])
+    epochs = np.array([float(epoch.get("epoch", i + 1)) for i, epoch in enumerate(runs[0][:length])])
+    std = values.std(axis=0, ddof=1) if len(runs) > 1 else np.zeros(length)
+    return epochs, values.mean(axis=0), std
+
+
+def learning_curves(
+    runs: Mapping[str, Sequence[History]],
+    *,
+    path: str | Path,
+    title: str,
+    metrics: Sequence[str] = ("test_error", "train_loss"),
+) -> Path:
+    """One panel per metric against epoch; one line per label (e.g. "ERM", "mixup α=1"), mean ± std band over its seeds.
+
+    ``runs`` maps a label to its runs (one per seed), each a list of per-epoch dicts holding ``metrics``.
+    """
+    if not runs or any(not seeds or any(not run for run in seeds) for seeds in runs.values()):
+        raise ValueError("runs must map each label to a non-empty list of non-empty histories")
+    missing = {key for seeds in runs.values() for run in seeds for epoch in run for key in metrics if key not in epoch}
+    if missing:
+        raise ValueError(f"histories lack the metric(s) {sorted(missing)}; expected every epoch to hold {list(metrics)}")
+    fig = Figure(figsize=(5 * len(metrics), 4))
+    for i, key in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), i + 1)
+        for label, seeds in runs.items():
+            epochs, mean, std = _mean_std_over_runs(seeds, key)
+            (line,) = ax.plot(epochs, mean, label=f"{label} (n={len(seeds)})")
+            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+        ax.set(xlabel="epoch", ylabel=key.replace("_", " "))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def reliability_diagram(
+    predictions: Mapping[str, tuple[Any, Any]], *, path: str | Path, title: str, n_bins: int = 15
+) -> Path:
+    """Side-by-side reliability diagrams (accuracy per confidence bin against the diagonal), one per label, ECE in each panel's title.
+
+    ``predictions`` maps a label (e.g. "ERM", "mixup") to ``(probs (N, C), labels (N,))``.
+    """
+    if not predictions:
+        raise ValueError("predictions must hold at least one label → (probs, labels)")
+    fig = Figure(figsize=(4.2 * len(predictions), 4.2))
+    for i, (label, (probs, labels)) in enumerate(predictions.items()):
+        bins = reliability_bins(probs, labels, n_bins=n_bins)
+        ax = fig.add_subplot(1, len(predictions), i + 1)
+        centers, width = (bins["edges"][:-1] + bins["edges"][1:]) / 2, 1.0 / n_bins
+        ax.bar(centers, np.nan_to_num(bins["accuracy"]), width=width, edgecolor="black", label="accuracy")
+        gap = np.nan_to_num(bins["confidence"] - bins["accuracy"])
+        ax.bar(centers, gap, bottom=np.nan_to_num(bins["accuracy"]), width=width, color="red", alpha=0.3, label="gap to confidence")
+        ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{label}: ECE {100 * bins['ece']:.2f}%")
+        ax.legend(loc="upper left")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def bar_chart(
+    values: Mapping[str, float | Sequence[float]], *, path: str | Path, title: str, ylabel: str
+) -> Path:
+    """One bar per label; a sequence of values (one per seed) draws its mean with a ± std error bar."""
+    if not values:
+        raise ValueError("values must hold at least one label")
+    arrays = {label: np.atleast_1d(np.asarray(v, dtype=float)) for label, v in values.items()}
+    if any(a.size == 0 for a in arrays.values()):
+        raise ValueError("every label needs at least one value")
+    means = [a.mean() for a in arrays.values()]
+    stds = [a.std(ddof=1) if a.size > 1 else 0.0 for a in arrays.values()]
+    fig = Figure(figsize=(max(4.0, 1.1 * len(arrays)), 4))
+    ax = fig.add_subplot()
+    ax.bar(list(arrays), means, yerr=stds, capsize=4)
+    ax.set(ylabel=ylabel, title=title)
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def line_chart(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    *,
+    path: str | Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+) -> Path:
+    """One line per label from its ``(xs, ys)``."""
+    if not series:
+        raise ValueError("series must hold at least one label → (xs, ys)")
+    fig = Figure(figsize=(5.5, 4))
+    ax = fig.add_subplot()
+    for label, (xs, ys) in series.items():
+        if len(xs) != len(ys):
+            raise ValueError(f"series {label!r}: xs and ys must have the same length, got {len(xs)} and {len(ys)}")
+        ax.plot(xs, ys, marker="o", label=label)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
