@@ -1,0 +1,55 @@
+"""`load_dataset(name)`: every data set vicinal reads, by name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from vicinal.data.cifar import load_cifar
+from vicinal.data.dataset import Dataset
+from vicinal.data.mnist import load_idx_dataset
+from vicinal.data.npz import load_npz
+from vicinal.data.tabular import SKLEARN_SETS, check_test_fraction, load_csv, load_sklearn
+
+IMAGE_SETS = ("fashion-mnist", "mnist", "cifar10", "cifar100")
+DATASETS = (*IMAGE_SETS, *SKLEARN_SETS, "csv:PATH[:LABEL_COLUMN]", "npz:PATH")
+
+
+def _split_csv_spec(spec: str) -> tuple[str, str | None]:
+    """`PATH[:LABEL_COLUMN]` -> (path, label column or None); a path that exists as a whole wins."""
+    if Path(spec).is_file() or ":" not in spec:
+        return spec, None
+    path, column = spec.rsplit(":", 1)
+    return path, column or None
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    seed: int = 0,
+    test_fraction: float = 0.2,
+) -> Dataset:
+    """Load a data set by name: fashion-mnist, mnist, cifar10, cifar100 (official splits, found in
+    `data_dir`, $VICINAL_DATA or ~/.cache/vicinal, else downloaded when `download`); iris, wine,
+    breast-cancer, digits (scikit-learn's) and `csv:PATH[:LABEL_COLUMN]` (split by `seed` and
+    `test_fraction`, stratified); `npz:PATH` (the file's own split).
+    """
+    check_test_fraction(test_fraction)
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    if not isinstance(name, str):
+        raise ValueError(f"data set name must be a string, got {name!r}")
+    if name in ("fashion-mnist", "mnist"):
+        return load_idx_dataset(name, data_dir=data_dir, download=download)
+    if name in ("cifar10", "cifar100"):
+        return load_cifar(name, data_dir=data_dir, download=download)
+    if name in SKLEARN_SETS:
+        return load_sklearn(name, seed=seed, test_fraction=test_fraction)
+    if name.startswith("csv:") and len(name) > 4:
+        path, column = _split_csv_spec(name[4:])
+        return load_csv(path, label_column=column, seed=seed, test_fraction=test_fraction)
+    if name.startswith("npz:") and len(name) > 4:
+        return load_npz(name[4:])
+    raise ValueError(f"unknown data set {name!r}: expected one of {', '.join(DATASETS)}")
