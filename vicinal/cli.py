@@ -1,0 +1,180 @@
+"""The command line: `vicinal train | compare | reproduce`, its options generated from TrainConfig's fields."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import sys
+import tokenize
+import typing
+from collections.abc import Sequence
+
+from vicinal.train.config import PRESETS, TrainConfig
+
+DEFAULT_PRESET = "quick"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `vicinal: error: ...` on stderr, exit code 2."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        _fail(message)
+
+
+def _fail(message: str, code: int = 2) -> typing.NoReturn:
+    print(f"vicinal: error: {' '.join(str(message).split())}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def field_comments(cls: type = TrainConfig) -> dict[str, str]:
+    """The trailing comment of each ``name: type = default  # comment`` line of a dataclass's source."""
+    import inspect
+
+    comments, pending = {}, None
+    for tok in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
+        if tok.type == tokenize.NAME and pending is None and tok.start[1] == 4:
+            pending = tok.string
+        elif tok.type == tokenize.COMMENT and pending is not None:
+            comments[pending] = tok.string.lstrip("# ").strip()
+        if tok.type in (tokenize.NEWLINE, tokenize.NL):
+            pending = None
+    return comments
+
+
+def _optional_int(text: str) -> int | None:
+    return None if text.lower() == "none" else int(text)
+
+
+_optional_int.__name__ = "integer or none"
+
+
+def _optional_str(text: str) -> str | None:
+    return None if text.lower() == "none" else text
+
+
+def _preset_note(name: str) -> str:
+    values = [f"{p} {PRESETS[p][name]!r}" for p in PRESETS if name in PRESETS[p]]
+    return f"; presets: {', '.join(values)}" if values else ""
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field (--field-name), its help the field's comment and default.
+
+    Defaults are not filled in (argparse.SUPPRESS), so only the options given override the preset.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    comments = field_comments()
+    group = parser.add_argument_group("training options (TrainConfig fields)")
+    for f in dataclasses.fields(TrainConfig):
+        hint = hints[f.name]
+        text = f"{comments.get(f.name, f.name)} (default: {f.default!r}{_preset_note(f.name)})".replace("%", "%%")
+        kwargs: dict = dict(dest=f.name, default=argparse.SUPPRESS, help=text)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if hint is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif origin is typing.Literal:
+            kwargs["choices"] = list(args)
+        elif origin is tuple:
+            kwargs.update(type=int, nargs="*", metavar="EPOCH")
+        elif hint in (int, float, str):
+            kwargs["type"] = hint
+        elif args and type(None) in args:
+            kwargs["type"] = _optional_int if int in args else _optional_str
+        else:  # a field type this generator does not know: fail loudly when the field is added
+            raise TypeError(f"TrainConfig.{f.name}: no CLI mapping for type {hint!r}")
+        group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in names}
+    if "milestones" in values:
+        values["milestones"] = tuple(values["milestones"])
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vicinal", description="mixup and vicinal risk minimization (arXiv 1710.09412): "
+                     "train, compare ERM with mixup, reproduce the paper's experiments.")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of errors")
+    commands = parser.add_subparsers(dest="command", metavar="{train,compare,reproduce}", parser_class=_Parser)
+    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train_p = commands.add_parser("train", help="train one model", **common)
+    compare_p = commands.add_parser("compare", help="ERM vs mixup (or a list of α) over seeds, one report",
+                                    **common)
+    for sub in (train_p, compare_p):
+        sub.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                         help="starting values: smoke (seconds), quick (the main job), standard (≤ 30 min a "
+                              "run), paper (the paper's CIFAR settings, for a GPU)")
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help="show the full traceback of errors")
+        add_config_options(sub)
+    train_p.add_argument("--resume", metavar="DIR", default=None,
+                         help="continue the run in DIR from its latest checkpoint (options given must agree)")
+    compare_p.add_argument("--alphas", type=float, nargs="+", default=None, metavar="ALPHA",
+                           help="the α values to compare (default: 0 and the preset's α)")
+    compare_p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per α (seed, seed+1, ...)")
+    repro = commands.add_parser("reproduce", help="reproduce one of the paper's experiments (or all)", **common)
+    repro.add_argument("experiment", help="experiment name (e.g. generalization, memorization, ... or all)")
+    repro.add_argument("--preset", default=DEFAULT_PRESET, help="smoke, quick or paper")
+    repro.add_argument("--out", default=None, help="output folder")
+    repro.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
+    repro.add_argument("--data-dir", default=None, help="folder holding the data files")
+    repro.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the full traceback of errors")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> str:
+    """Run the chosen command; return the line to print last (a report path)."""
+    from vicinal.train import compare, config_from_preset, resume_config, train
+    from vicinal.train.rundir import REPORT_NAME
+
+    if args.command == "reproduce":
+        from vicinal.experiments import run_experiment  # lazy: the experiments layer may not be installed
+
+        return str(run_experiment(args.experiment, preset=args.preset, out=args.out, device=args.device,
+                                  data_dir=args.data_dir))
+    overrides = _overrides(args)
+    if args.command == "train":
+        if args.resume is not None:
+            config = resume_config(args.resume, **overrides)
+            result = train(config, resume=True)
+        else:
+            result = train(config_from_preset(args.preset, **overrides))
+        return str(result.run_dir / REPORT_NAME)
+    config = config_from_preset(args.preset, **overrides)
+    return str(compare(config, alphas=args.alphas, seeds=args.seeds).report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``vicinal`` and ``python -m vicinal``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from vicinal.train import NonFiniteLossError, TrainingInterrupted
+    from vicinal.train.distributed import DistContext
+
+    debug = getattr(args, "debug", False)
+    try:
+        line = _run(args)
+    except TrainingInterrupted as e:
+        print(f"vicinal: {e}", file=sys.stderr)
+        return e.exit_code
+    except (ValueError, NonFiniteLossError) as e:
+        if debug:
+            raise
+        _fail(str(e), 2 if isinstance(e, ValueError) else 1)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("vicinal: interrupted", file=sys.stderr)
+        return 130
+    import os
+
+    if int(os.environ.get("RANK", "0")) == DistContext().rank:
+        print(line)
+    return 0

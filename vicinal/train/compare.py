@@ -1,0 +1,61 @@
+"""compare(): ERM and mixup (or any list of α) trained on the same budget over several seeds, one report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vicinal.train.checkpoint import write_json
+from vicinal.train.config import TrainConfig
+from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
+from vicinal.train.trainer import Result, train
+
+
+@dataclass
+class CompareResult:
+    """A finished comparison: its folder, report path, every run's final numbers and the runs themselves."""
+
+    run_dir: Path
+    report: Path
+    results: list[dict]  # one ``final`` dict per (alpha, seed), in run order
+    runs: list[Result]
+
+
+def _check_grid(alphas, seeds: int) -> tuple[float, ...]:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds={seeds!r} is invalid: expected a positive number of seeds")
+    alphas = tuple(float(a) for a in alphas)
+    if not alphas:
+        raise ValueError("alphas=() is invalid: expected at least one α")
+    if len(set(alphas)) != len(alphas):
+        raise ValueError(f"alphas={alphas} is invalid: expected distinct values")
+    return alphas
+
+
+def compare(config: TrainConfig, *, alphas: tuple[float, ...] | None = None, seeds: int = 1,
+            out: str | os.PathLike | None = None) -> CompareResult:
+    """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
+
+    Seeds are config.seed, config.seed + 1, ...; every run gets the same data, model and budget. The folder
+    holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list of every run's ``final``)
+    and report.md (mean ± std over seeds per α, learning curves, reliability diagrams).
+    """
+    alphas = _check_grid(alphas if alphas is not None else (0.0, config.alpha), seeds)
+    for a in alphas:
+        config.replace(alpha=a)  # validates every α before anything runs
+    root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
+    runs = []
+    for alpha in alphas:
+        for seed in range(config.seed, config.seed + seeds):
+            sub = root / f"alpha{alpha:g}-seed{seed}"
+            runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub))))
+    results = [r.final for r in runs]
+    write_json(root / RESULTS_NAME, results)
+    from vicinal.train.report import write_compare_report
+
+    report = write_compare_report(root, runs)
+    return CompareResult(root, report, results, runs)
+
+
+__all__ = ["CompareResult", "compare", "REPORT_NAME"]

@@ -1,0 +1,86 @@
+"""The data of one run: seeded subsets, corrupted labels and the in-memory loaders (train shard, test, train-eval)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from vicinal.train.config import TrainConfig
+from vicinal.train.distributed import DistContext
+from vicinal.train.hardware import derive_seed, make_generator
+
+EVAL_BATCH = 1024  # images per evaluation batch
+
+
+@dataclass
+class RunData:
+    """Loaders and labels a run trains and evaluates on."""
+
+    train: object  # TensorLoader over this rank's shard, shuffled, augmented
+    test: object  # TensorLoader over the test split, in order
+    train_eval: object | None  # TensorLoader over the training split in order (only when labels are corrupted)
+    num_classes: int
+    kind: str  # "image" or "tabular"
+    input_shape: tuple[int, ...]  # one input's shape: (C, H, W) or (F,)
+    clean_labels: torch.Tensor | None  # the training labels before corruption (label_noise > 0 only)
+    noisy_labels: torch.Tensor | None  # the labels trained on (label_noise > 0 only)
+    corrupted: torch.Tensor | None  # bool mask of the corrupted training points (label_noise > 0 only)
+    corruption_state: torch.Tensor  # state of the corruption generator before it drew (kept in checkpoints)
+    channels_last: bool  # the loaders yield channels_last batches
+
+
+def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str, what: str):
+    if size is None:
+        return x, y
+    if size > len(y):
+        raise ValueError(f"{what}={size} is invalid: the data set has only {len(y)} points")
+    keep = torch.randperm(len(y), generator=make_generator(seed, stream))[:size]
+    return x[keep], y[keep]
+
+
+def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
+                 corruption_state: torch.Tensor | None = None,
+                 channels_last: Callable[[str], bool] = lambda kind: False) -> RunData:
+    """Load ``config.dataset``, take the seeded subsets, corrupt labels, and build the loaders on ``device``.
+
+    The training permutation is seeded identically on every rank and rank r takes its slice of each global
+    batch (``TensorLoader(rank=, world_size=)``), so N ranks × batch B see what one process sees with N·B.
+    ``channels_last(kind)`` says whether batches should come in channels_last memory format.
+    """
+    from vicinal.data import Augment, TensorLoader, corrupt_labels, load_dataset
+
+    c = config
+    ds = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+    x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset",
+                               what="train_subset")
+    x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset",
+                             what="test_subset")
+    per_rank = c.batch_size // ctx.world_size
+    if c.batch_size > len(y_train):
+        raise ValueError(f"batch_size={c.batch_size} is invalid: larger than the {len(y_train)} training points")
+    corruption_gen = make_generator(c.seed, "corruption")
+    if corruption_state is not None:
+        corruption_gen.set_state(corruption_state)
+    state = corruption_gen.get_state()
+    clean = noisy = mask = None
+    if c.label_noise > 0:
+        clean = y_train
+        noisy, mask = corrupt_labels(y_train, fraction=c.label_noise, num_classes=ds.num_classes,
+                                     generator=corruption_gen)
+        y_train = noisy
+    image = ds.kind == "image"
+    augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
+        c.augment_crop or c.augment_flip) else None
+    memory_format = bool(channels_last(ds.kind))
+    norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=memory_format)
+    train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
+                         seed=derive_seed(c.seed, "loader"), rank=ctx.rank, world_size=ctx.world_size, **norm)
+    test = TensorLoader(x_test, y_test, batch_size=EVAL_BATCH, shuffle=False, **norm)
+    train_eval = TensorLoader(x_train, clean, batch_size=EVAL_BATCH, shuffle=False, **norm) if mask is not None \
+        else None
+    if mask is not None:
+        clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
+    return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
+                   state, memory_format)

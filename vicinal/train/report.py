@@ -1,0 +1,83 @@
+"""report.md of a run and of a comparison (ERM vs mixup): tables, learning curves and reliability diagrams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vicinal.eval import learning_curves, markdown_table, mean_std, reliability_diagram
+from vicinal.train.checkpoint import atomic_write
+from vicinal.train.rundir import REPORT_NAME
+
+CURVES_NOTE = ("Learning curves: test error and training loss after each epoch (mean over seeds, band ± one std); "
+               "training loss is measured on the mixed batches, so mixup's is higher by design.")
+RELIABILITY_NOTE = ("Reliability diagram: accuracy of the test predictions per confidence bin (15 bins) against the "
+                    "diagonal of perfect calibration; red is over-confidence. ECE in each title.")
+
+
+def label_of(alpha: float, method: str = "mixup") -> str:
+    return "ERM" if alpha == 0 else f"{method} α={alpha:g}"
+
+
+def _write(path: Path, text: str) -> Path:
+    return atomic_write(path, lambda f: f.write(text), binary=False)
+
+
+def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
+    tested = all(row.get("test_error") is not None for run in histories for row in run)
+    return ("test_error", "train_loss") if tested else ("train_loss",)
+
+
+def write_run_report(result) -> Path:
+    """report.md of one run (with learning_curves.png and reliability.png) in its folder."""
+    run_dir, c, f = Path(result.run_dir), result.config, result.final
+    label = label_of(c.alpha, c.method)
+    curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
+                             title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "",
+             markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
+                            [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
+                              f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
+             f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
+    if result.last_eval is not None:
+        rel = reliability_diagram({label: (result.last_eval["probs"], result.last_eval["labels"])},
+                                  path=run_dir / "reliability.png", title=f"calibration, {label}")
+        lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
+    lines += ["Files: config.json (settings and provenance), metrics.jsonl (one line per epoch), results.json, "
+              "checkpoint.pt, model.safetensors.", ""]
+    return _write(run_dir / REPORT_NAME, "\n".join(lines))
+
+
+def write_compare_report(root: Path, runs: Sequence) -> Path:
+    """report.md of a comparison: mean ± std over seeds per α, learning curves, reliability diagrams."""
+    root = Path(root)
+    groups: dict[str, list] = {}
+    for r in runs:
+        groups.setdefault(label_of(r.config.alpha, r.config.method), []).append(r)
+    rows = []
+    for label, members in groups.items():
+        finals = [m.final for m in members]
+        rows.append([label, len(finals), mean_std([x["test_error"] for x in finals], scale=100),
+                     mean_std([x["test_nll"] for x in finals], digits=4),
+                     mean_std([x["ece"] for x in finals], scale=100),
+                     mean_std([x["train_seconds"] for x in finals], digits=1)])
+    first = runs[0].config
+    histories = [m.history for ms in groups.values() for m in ms]
+    curves = learning_curves({label: [m.history for m in ms] for label, ms in groups.items()},
+                             path=root / "learning_curves.png", metrics=_curve_metrics(histories),
+                             title=f"{first.model} on {first.dataset}: ERM vs mixup")
+    predictions = {label: (ms[0].last_eval["probs"], ms[0].last_eval["labels"])
+                   for label, ms in groups.items() if ms[0].last_eval is not None}
+    lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "",
+             f"{first.epochs} epochs, batch {first.batch_size}, {first.optimizer} lr {first.lr:g} "
+             f"({first.schedule}), weight decay {first.weight_decay:g}; the same budget for every α; "
+             "mean ± std over seeds.", "",
+             markdown_table(["run", "seeds", "test error %", "test NLL", "ECE %", "train seconds"], rows), "",
+             f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
+    if predictions:
+        rel = reliability_diagram(predictions, path=root / "reliability.png",
+                                  title="calibration on the test set (first seed of each)")
+        lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
+    lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
+              "results.json lists every run's final numbers.", ""]
+    return _write(root / REPORT_NAME, "\n".join(lines))
