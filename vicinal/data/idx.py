@@ -73,3 +73,20 @@ def _parse(stream: BinaryIO, path: Path, *, ndim: int | None, plain_size: int | 
     if extra:
         raise file_error(path, f"has bytes after the {size} bytes of data its dims {dims} declare")
     return np.frombuffer(data, dtype).astype(dtype.newbyteorder("="), copy=False).reshape(dims)
+
+
+def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
+    """Write `array` as an IDX file, gzipped when the name ends in .gz (the inverse of `read_idx`)."""
+    path = Path(path)
+    array = np.asarray(array)
+    codes = {np.dtype(v).newbyteorder("="): k for k, v in IDX_DTYPES.items()}
+    native = array.dtype.newbyteorder("=")
+    if native not in codes or not 1 <= array.ndim <= 255:
+        raise ValueError(f"IDX holds 1-255 dims of {sorted(str(d) for d in codes)}, got {array.dtype} {array.shape}")
+    code = codes[native]
+    payload = (bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+               + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes())
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as handle:
+        handle.write(payload)
+    return path
