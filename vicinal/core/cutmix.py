@@ -73,13 +73,13 @@ def cutmix(
     boxes, lam = sample_boxes(lam, height, width, generator=gen)
     if per_sample:
         mask = box_mask(boxes, height, width, ndim=x.ndim)
-        partner = x.index_select(0, index)
+        partner = x[index]
         dest = x if inplace else (out if out is not None else torch.empty_like(x))
         inputs = torch.where(mask, partner, x, out=dest)
     else:
         inputs = keep_inputs(x, inplace=inplace, out=out)
         top, left, bottom, right = boxes.tolist()
         region = (..., slice(top, bottom), slice(left, right))
-        inputs[region] = x[region].index_select(0, index)
+        inputs[region] = x[region][index]
     targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
     return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
