@@ -1,0 +1,166 @@
+"""Tests of the tabular loaders (scikit-learn sets, CSV), .npz arrays and load_dataset's dispatch."""
+
+import numpy as np
+import pytest
+import torch
+
+from vicinal.data import DATASETS, load_dataset
+from vicinal.data.tabular import load_csv
+
+
+@pytest.mark.parametrize("name, classes, features, rows", [
+    ("iris", 3, 4, 150), ("wine", 3, 13, 178), ("breast-cancer", 2, 30, 569), ("digits", 10, 64, 1797),
+])
+def test_sklearn_sets_split_stratified_and_standardized(name, classes, features, rows):
+    ds = load_dataset(name, seed=3, test_fraction=0.25)
+    assert ds.kind == "tabular" and ds.num_classes == classes and len(ds.classes) == classes
+    assert ds.x_train.dtype == torch.float32 and ds.x_train.shape[1] == features
+    assert len(ds.x_train) + len(ds.x_test) == rows and len(ds.x_test) == int(np.ceil(0.25 * rows))
+    assert ds.mean == (0.0,) * features and ds.std == (1.0,) * features
+    # standardized on the training split: train columns have mean 0 and std 1 (or are constant)
+    assert ds.x_train.double().mean(0).abs().max() < 1e-5
+    stds = ds.x_train.double().std(0, unbiased=False)
+    assert torch.all(((stds - 1).abs() < 1e-4) | (stds < 1e-6))  # digits has constant (all-zero) pixels
+    # stratified: each class's share in the test split is within one example of its overall share
+    all_labels = torch.cat([ds.y_train, ds.y_test])
+    expected = all_labels.bincount(minlength=classes).double() * len(ds.y_test) / rows
+    assert (ds.y_test.bincount(minlength=classes).double() - expected).abs().max() <= 1.0
+
+
+def test_split_is_seeded():
+    a, b, c = (load_dataset("wine", seed=s) for s in (0, 0, 1))
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    assert not torch.equal(a.x_train, c.x_train)
+
+
+def test_test_statistics_come_from_training_split():
+    """The test split is scaled with the training split's mean/std, so it is not exactly standardized."""
+    ds = load_dataset("breast-cancer", seed=0)
+    assert ds.x_test.double().mean(0).abs().max() > 1e-3
+
+
+def write_csv(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def test_csv_string_labels_sorted_to_indices(tmp_path):
+    rows = ["f1,f2,species"] + [f"{i},{i * 2 % 7},{['b', 'a', 'c'][i % 3]}" for i in range(30)]
+    path = write_csv(tmp_path / "d.csv", "\n".join(rows) + "\n\n")
+    ds = load_dataset(f"csv:{path}:species", seed=0, test_fraction=0.3)
+    assert ds.classes == ["a", "b", "c"] and ds.num_classes == 3 and ds.x_train.shape == (21, 2)
+    labels = [["b", "a", "c"][i % 3] for i in range(30)]
+    # standardization keeps the order of the first feature (0..29), which identifies the row
+    col = torch.cat([ds.x_train[:, 0], ds.x_test[:, 0]]).double()
+    order = col.argsort()
+    y_all = torch.cat([ds.y_train, ds.y_test])[order]
+    assert [ds.classes[i] for i in y_all.tolist()] == labels
+
+
+def test_csv_default_label_column_and_integer_classes(tmp_path):
+    rows = ["a,b,label,c"] + [f"{i},{i % 4},{[10, 2, 1][i % 3]},{-i}" for i in range(24)]
+    path = write_csv(tmp_path / "d.csv", "\n".join(rows))
+    ds = load_csv(path)
+    assert ds.classes == ["1", "2", "10"] and ds.x_train.shape[1] == 3
+    last = write_csv(tmp_path / "e.csv", "\n".join(["a,b,target"] + [f"{i},{i % 5},{i % 2}" for i in range(20)]))
+    assert load_csv(last).classes == ["0", "1"]
+
+
+@pytest.mark.parametrize("text, fault", [
+    ("", "empty file"),
+    ("\n\n", "empty file"),
+    ("a,b,label\n1,2,x\n3,nan,y\n4,5,x\n6,7,y\n", r"line 3, column 'b': non-finite feature nan"),
+    ("a,b,label\n1,2,x\n3,inf,y\n4,5,x\n6,7,y\n", "non-finite"),
+    ("a,b,label\n1,2,x\n3,hello,y\n", "line 3: feature value 'hello' is not a number"),
+    ("a,b,label\n1,2,x\n3,,y\n", "feature value '' is not a number"),
+    ("a,b,label\n1,2,x\n3,4\n", "line 3 has 2 fields, the header has 3"),
+    ("a,b,label\n1,2,x\n3,4,\n", "line 3: empty label"),
+    ("a,b,label\n1,2,x\n", "too few rows"),
+    ("a,b,label\n1,2,x\n3,4,x\n5,6,x\n", "at least 2 classes"),
+    ("a,b,label\n1,2,x\n3,4,x\n5,6,y\n", "too few rows: class 'y' has 1"),
+    ("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n", "too few rows: 4 rows cannot give"),
+    ("label\nx\ny\n", "needs a label column and at least one feature column"),
+])
+def test_bad_csv_names_file_and_fault(tmp_path, text, fault):
+    path = write_csv(tmp_path / "bad.csv", text)
+    with pytest.raises(ValueError, match=f"bad.csv: .*{fault}"):
+        load_dataset(f"csv:{path}", test_fraction=0.2)
+
+
+def test_csv_missing_label_column_and_file(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"d.csv: no label column 'kind' \(columns: \['a', 'b'\]\)"):
+        load_dataset(f"csv:{path}:kind")
+    with pytest.raises(ValueError, match="missing.csv: cannot be read as CSV"):
+        load_dataset(f"csv:{tmp_path / 'missing.csv'}")
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\xff\xfe\x00label\n")
+    with pytest.raises(ValueError, match="bin.csv: cannot be read as CSV"):
+        load_dataset(f"csv:{binary}")
+
+
+def _npz(path, **arrays):
+    rng = np.random.default_rng(0)
+    base = {"x_train": rng.normal(size=(20, 5)), "y_train": np.arange(20) % 4,
+            "x_test": rng.normal(size=(8, 5)), "y_test": np.arange(8) % 4}
+    base.update(arrays)
+    np.savez(path, **{k: v for k, v in base.items() if v is not None})
+    return path
+
+
+def test_npz_tabular_and_images(tmp_path):
+    ds = load_dataset(f"npz:{_npz(tmp_path / 'tab.npz')}")
+    assert ds.kind == "tabular" and ds.num_classes == 4 and ds.x_train.shape == (20, 5)
+    assert ds.x_train.double().mean(0).abs().max() < 1e-5
+    images = np.random.default_rng(1).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    ds = load_dataset(f"npz:{_npz(tmp_path / 'img.npz', x_train=images, x_test=images[:8])}")
+    assert ds.kind == "image" and ds.x_train.shape == (20, 1, 28, 28) and ds.x_train.dtype == torch.uint8
+    ds = load_dataset(f"npz:{_npz(tmp_path / 'float.npz', y_train=(np.arange(20) % 4).astype(float))}")
+    assert ds.y_train.dtype == torch.int64 and ds.y_train.tolist() == (np.arange(20) % 4).tolist()
+
+
+@pytest.mark.parametrize("arrays, fault", [
+    ({"y_test": None}, r"missing arrays \['y_test'\]"),
+    ({"y_train": np.arange(19) % 4}, "train split: 20 inputs but 19 labels"),
+    ({"y_train": np.linspace(0, 1, 20)}, "y_train must be integer class labels"),
+    ({"y_train": -(np.arange(20) % 4)}, "negative label"),
+    ({"x_test": np.zeros((8, 6))}, "differ"),
+    ({"x_train": np.full((20, 5), np.nan)}, "x_train has non-finite values"),
+    ({"x_train": np.zeros(20)}, "x_train must hold one row per example"),
+    ({"x_train": np.array(["a"] * 20).reshape(20, 1), "x_test": np.array(["a"] * 8).reshape(8, 1)},
+     "must be uint8 images"),
+])
+def test_bad_npz_names_file_and_fault(tmp_path, arrays, fault):
+    path = _npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"bad.npz: .*{fault}"):
+        load_dataset(f"npz:{path}")
+
+
+def test_npz_refuses_pickles_and_plain_npy(tmp_path):
+    path = tmp_path / "obj.npz"
+    np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(1), x_test=np.zeros((1, 1)),
+             y_test=np.zeros(1))
+    with pytest.raises(ValueError, match="obj.npz: not a readable .npz archive.*pickle"):
+        load_dataset(f"npz:{path}")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="one.npy: is a single .npy array"):
+        load_dataset(f"npz:{tmp_path / 'one.npy'}")
+
+
+@pytest.mark.parametrize("name", ["imagenet", "csv:", "npz:", "", "IRIS"])
+def test_unknown_name_lists_known_ones(name):
+    with pytest.raises(ValueError, match="unknown data set .*fashion-mnist, mnist, cifar10.*npz:PATH"):
+        load_dataset(name)
+
+
+@pytest.mark.parametrize("kwargs, fault", [
+    ({"test_fraction": 0.0}, "test_fraction must be in"), ({"test_fraction": 1.5}, "test_fraction must be in"),
+    ({"seed": -1}, "seed must be an int >= 0"),
+])
+def test_bad_options(kwargs, fault):
+    with pytest.raises(ValueError, match=fault):
+        load_dataset("iris", **kwargs)
+
+
+def test_known_names_are_listed():
+    assert {"fashion-mnist", "mnist", "cifar10", "cifar100", "iris", "wine", "breast-cancer", "digits"} <= set(DATASETS)
