@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -67,12 +68,14 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint {str(path)!r} does not exist: expected a file written by vicinal")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: expected torch.save's zip format")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        lines = [ln.strip() for ln in str(e).splitlines() if "unsupported" in ln.lower() or "WeightsUnpickler" in ln]
         raise ValueError(f"checkpoint {str(path)!r} refused: it needs more than weights_only loading allows "
-                         f"({first})") from None
+                         f"({lines[0] if lines else type(e).__name__})") from None
     except (RuntimeError, EOFError, OSError) as e:
         raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: {e}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -1,0 +1,108 @@
+"""Checkpoints: atomic writes, weights-only loading, refused pickles, SIGKILL during save, safetensors export."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from vicinal.train import export_safetensors, load_checkpoint, save_checkpoint
+from vicinal.train.checkpoint import atomic_write
+
+
+class Evil:
+    """Not a tensor: unpickling it needs arbitrary code."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_round_trip_is_weights_only_loadable(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    state = {"model": {"w": torch.arange(6.0).view(2, 3)}, "step": 7, "history": [{"epoch": 1, "x": None}],
+             "milestones": (1, 2), "rng": torch.Generator().manual_seed(3).get_state()}
+    save_checkpoint(state, path)
+    raw = torch.load(path, weights_only=True)  # readable without vicinal's loader too
+    assert torch.equal(raw["model"]["w"], state["model"]["w"])
+    loaded = load_checkpoint(path)
+    assert loaded["step"] == 7 and loaded["milestones"] == (1, 2) and torch.equal(loaded["rng"], state["rng"])
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # no temporary file left behind
+
+
+def test_a_file_needing_more_than_weights_is_refused(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": "vicinal-checkpoint-1", "model": {}, "payload": Evil()}, path)
+    with pytest.raises(ValueError, match="refused.*GLOBAL"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content, match", [
+    (b"not a torch file at all", "not a readable torch file"),
+    (None, "not a vicinal checkpoint"),
+])
+def test_foreign_files_are_refused(tmp_path, content, match):
+    path = tmp_path / "checkpoint.pt"
+    if content is None:
+        torch.save({"model": {"w": torch.zeros(1)}}, path)  # a torch file, but not ours
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        load_checkpoint(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write(path, lambda f: f.write(b"old"))
+
+    def crash(f):
+        f.write(b"half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(path, crash)
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+def test_sigkill_while_saving_leaves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    script = textwrap.dedent(f"""
+        import sys, torch
+        from vicinal.train import save_checkpoint
+        big = torch.zeros(4_000_000)  # 16 MB per save: the kill lands mid-write most of the time
+        i = 0
+        while True:
+            save_checkpoint({{"step": i, "model": {{"w": big + i}}}}, {str(path)!r})
+            i += 1
+            if i == 2:
+                print("saving", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        assert proc.stdout.readline().strip() == "saving"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    state = load_checkpoint(path)
+    assert state["step"] >= 1
+    assert torch.equal(state["model"]["w"][:3], torch.full((3,), float(state["step"])))
+
+
+def test_safetensors_export_round_trip(tmp_path):
+    from safetensors.torch import load_file
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    path = export_safetensors(model, tmp_path / "model.safetensors")
+    loaded = load_file(path)
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded[k], v)
