@@ -1,0 +1,79 @@
+"""Tests of vicinal.eval.evaluate: hand-computed error, NLL and ECE; eval mode restored; no gradients; batching."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from vicinal.eval import evaluate
+
+PRIOR = torch.tensor([0.7, 0.2, 0.1])
+
+
+class ConstantPrior(nn.Module):
+    """Predicts the same class probabilities PRIOR for every input; has a dropout so eval mode matters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(PRIOR.log())
+        self.dropout = nn.Dropout(0.9)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.bias.expand(x.shape[0], -1) + 0 * x.sum(dim=1, keepdim=True))
+
+
+def batches(labels: list[int], batch_size: int = 3):
+    y = torch.tensor(labels)
+    x = torch.ones(len(labels), 4)
+    return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(labels), batch_size)]
+
+
+def test_error_nll_and_ece_by_hand():
+    labels = [0, 0, 0, 1, 2, 0, 1, 0, 0, 2]  # 6 of 10 are class 0, the constant prediction
+    model = ConstantPrior().train()
+    result = evaluate(model, batches(labels), device="cpu")
+    assert result["error"] == pytest.approx(0.4)
+    assert result["nll"] == pytest.approx(-(6 * math.log(0.7) + 2 * math.log(0.2) + 2 * math.log(0.1)) / 10, rel=1e-6)
+    assert result["ece"] == pytest.approx(abs(0.6 - 0.7), abs=1e-6)  # one bin holds everything
+    assert result["probs"].shape == (10, 3) and torch.allclose(result["probs"], PRIOR.expand(10, 3))
+    assert torch.equal(result["labels"], torch.tensor(labels))
+    assert model.training and model.dropout.training, "evaluate must restore the train mode"
+    assert model.bias.grad is None and not result["probs"].requires_grad
+
+
+def test_eval_mode_is_used_and_restored_for_batch_norm():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 3))
+    model[1].eval()  # a mixed state is restored as it was
+    running_before = model[1].running_mean.clone()
+    x = torch.randn(12, 4, generator=torch.Generator().manual_seed(0)) + 5.0
+    loader = [(x[:5], torch.zeros(5, dtype=torch.long)), (x[5:], torch.ones(7, dtype=torch.long))]
+    result = evaluate(model, loader, device=torch.device("cpu"))
+    assert torch.equal(model[1].running_mean, running_before)
+    assert model[0].training and not model[1].training
+    with torch.no_grad():
+        model.eval()
+        expected = model(x).softmax(dim=1)
+    torch.testing.assert_close(result["probs"], expected)
+
+
+def test_bf16_autocast_is_close_to_float32():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    gen = torch.Generator().manual_seed(1)
+    loader = [(torch.randn(16, 4, generator=gen), torch.randint(0, 3, (16,), generator=gen)) for _ in range(3)]
+    full = evaluate(model, loader, device="cpu")
+    low = evaluate(model, loader, device="cpu", autocast_dtype=torch.bfloat16)
+    assert low["probs"].dtype == torch.float32
+    torch.testing.assert_close(low["probs"], full["probs"], atol=0.02, rtol=0.05)
+    assert low["nll"] == pytest.approx(full["nll"], rel=0.05)
+
+
+def test_empty_loader_and_bad_labels_raise_value_error():
+    with pytest.raises(ValueError, match="the loader yielded no batches"):
+        evaluate(ConstantPrior(), [], device="cpu")
+    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\]"):
+        evaluate(ConstantPrior(), batches([0, 3]), device="cpu")
