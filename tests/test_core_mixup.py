@@ -1,0 +1,228 @@
+"""Tests of the pure mix() and of mixup() (Zhang et al., arXiv 1710.09412): invariants, options, errors."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vicinal import MixedBatch, mix, mixup, to_soft_targets
+
+TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-12, torch.bfloat16: 2e-2, torch.float16: 2e-3}
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def reference(t: torch.Tensor, lam: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """The paper's formula in float64, λ broadcast over trailing dims."""
+    lam = lam.double().reshape(-1, *([1] * (t.ndim - 1))) if lam.ndim else lam.double()
+    t = t.double()
+    return lam * t + (1 - lam) * t[index]
+
+
+def batch(shape, dtype=torch.float32, classes=5, seed=0):
+    g = gen(seed)
+    x = torch.randn(shape, generator=g).to(dtype)
+    y = torch.randint(classes, shape[:1], generator=g)
+    return x, y
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.sampled_from([(1, 3), (2, 4), (7, 3), (5, 2, 3), (4, 1, 6, 6), (3, 2, 2, 3, 3)]),
+    dtype=st.sampled_from([torch.float32, torch.float64, torch.bfloat16, torch.float16]),
+    alpha=st.sampled_from([0.0, 0.1, 0.4, 1.0, 8.0]),
+    per_sample=st.booleans(),
+    pairing=st.sampled_from(["permutation", "flip", "roll", "same_class", "knn"]),
+    seed=st.integers(0, 1000),
+)
+def test_mixup_invariants(shape, dtype, alpha, per_sample, pairing, seed):
+    x, y = batch(shape, dtype, seed=seed)
+    x_before = x.clone()
+    out = mixup(x, y, alpha=alpha, num_classes=5, per_sample=per_sample, pairing=pairing, knn_k=2, generator=gen(seed))
+    assert isinstance(out, MixedBatch)
+    assert out.inputs.dtype == dtype and out.inputs.shape == x.shape
+    assert out.lam.shape == ((shape[0],) if per_sample else ())
+    assert out.index.shape == (shape[0],) and out.index.dtype == torch.long
+    assert ((out.lam >= 0) & (out.lam <= 1)).all()
+    # Inputs and targets use the same λ and partner: both follow the paper's formula.
+    torch.testing.assert_close(out.inputs.double(), reference(x, out.lam, out.index), atol=TOLERANCE[dtype], rtol=TOLERANCE[dtype])
+    onehot = torch.nn.functional.one_hot(y, 5).float()
+    torch.testing.assert_close(out.targets.double(), reference(onehot, out.lam, out.index))
+    torch.testing.assert_close(out.targets.sum(1), torch.ones(shape[0]))
+    assert torch.equal(x, x_before), "the caller's batch must not change"
+    if alpha == 0:
+        assert torch.equal(out.inputs, x) and torch.equal(out.targets, onehot)
+
+
+def test_mix_matches_the_formula_and_is_pure():
+    x, y = batch((6, 3, 4, 4))
+    soft = to_soft_targets(y, num_classes=5)
+    index = torch.tensor([5, 4, 3, 2, 1, 0])
+    x0, soft0 = x.clone(), soft.clone()
+    for lam in (0.3, torch.tensor(0.3), torch.linspace(0, 1, 6)):
+        lam_t = torch.as_tensor(lam, dtype=torch.float32)
+        mixed_x, mixed_y = mix(x, soft, lam, index)
+        torch.testing.assert_close(mixed_x.double(), reference(x, lam_t, index))
+        torch.testing.assert_close(mixed_y.double(), reference(soft, lam_t, index))
+    assert torch.equal(x, x0) and torch.equal(soft, soft0)
+
+
+def test_mix_out_writes_the_buffer():
+    x, y = batch((4, 3))
+    buffer = torch.empty_like(x)
+    mixed, _ = mix(x, to_soft_targets(y, num_classes=5), 0.25, torch.tensor([1, 0, 3, 2]), out=buffer)
+    assert mixed.data_ptr() == buffer.data_ptr()
+    torch.testing.assert_close(buffer.double(), reference(x, torch.tensor(0.25), torch.tensor([1, 0, 3, 2])))
+
+
+def test_mix_errors():
+    x = torch.randn(4, 3)
+    soft = torch.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match="lam must be a scalar, 0-d or of shape \\(4,\\)"):
+        mix(x, soft, torch.ones(3), torch.arange(4))
+    with pytest.raises(ValueError, match="lam must be finite"):
+        mix(x, soft, math.nan, torch.arange(4))
+    with pytest.raises(ValueError, match="index must be a LongTensor of shape \\(4,\\)"):
+        mix(x, soft, 0.5, torch.arange(3))
+    with pytest.raises(ValueError, match="index values must lie in \\[0, 4\\)"):
+        mix(x, soft, 0.5, torch.tensor([0, 1, 2, 4]))
+    with pytest.raises(ValueError, match="y must be a floating-point tensor"):
+        mix(x, torch.arange(4), 0.5, torch.arange(4))
+    with pytest.raises(ValueError, match="same batch size"):
+        mix(x, soft[:3], 0.5, torch.arange(4))
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("pairing", ["permutation", "flip"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_inplace_and_out_equal_the_out_of_place_result(per_sample, pairing, dtype):
+    x, y = batch((9, 2, 5, 5), dtype)
+    options = dict(alpha=1.0, num_classes=5, per_sample=per_sample, pairing=pairing)
+    fresh = mixup(x, y, generator=gen(7), **options)
+    buffer = torch.empty_like(x)
+    into = mixup(x, y, generator=gen(7), out=buffer, **options)
+    assert into.inputs.data_ptr() == buffer.data_ptr()
+    mutable = x.clone()
+    inplace = mixup(mutable, y, generator=gen(7), inplace=True, **options)
+    assert inplace.inputs.data_ptr() == mutable.data_ptr()
+    tol = TOLERANCE[dtype]
+    torch.testing.assert_close(into.inputs, fresh.inputs, atol=0, rtol=0)
+    torch.testing.assert_close(mutable.double(), reference(x, fresh.lam, fresh.index), atol=tol, rtol=tol)
+    assert torch.equal(inplace.targets, fresh.targets)
+
+
+def test_same_seed_same_batch_other_seed_other_batch():
+    x, y = batch((16, 8))
+    a, b, c = (mixup(x, y, alpha=1.0, num_classes=5, generator=gen(s)) for s in (1, 1, 2))
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.index, b.index) and torch.equal(a.lam, b.lam)
+    assert not torch.equal(a.inputs, c.inputs)
+
+
+def test_global_rng_untouched():
+    x, y = batch((8, 3))
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    mixup(x, y, alpha=1.0, num_classes=5)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_mix_inputs_only_keeps_targets_and_labels_only_keeps_inputs():
+    x, y = batch((8, 4))
+    onehot = torch.nn.functional.one_hot(y, 5).float()
+    inputs_only = mixup(x, y, alpha=1.0, num_classes=5, mix="inputs", generator=gen())
+    assert torch.equal(inputs_only.targets, onehot)
+    torch.testing.assert_close(inputs_only.inputs.double(), reference(x, inputs_only.lam, inputs_only.index))
+    labels_only = mixup(x, y, alpha=1.0, num_classes=5, mix="labels", generator=gen())
+    assert torch.equal(labels_only.inputs, x) and labels_only.inputs.data_ptr() != x.data_ptr()
+    torch.testing.assert_close(labels_only.targets.double(), reference(onehot, labels_only.lam, labels_only.index))
+
+
+def test_label_smoothing_is_applied_before_mixing():
+    x, y = batch((8, 4))
+    out = mixup(x, y, alpha=1.0, num_classes=5, label_smoothing=0.1, generator=gen())
+    smooth = torch.nn.functional.one_hot(y, 5).double() * 0.9 + 0.02
+    torch.testing.assert_close(out.targets.double(), reference(smooth, out.lam, out.index))
+    assert out.targets.min() >= 0.02 - 1e-6
+
+
+def test_same_class_pairing_keeps_hard_labels():
+    x, y = batch((32, 4), classes=3)
+    out = mixup(x, y, alpha=1.0, num_classes=3, pairing="same_class", generator=gen())
+    assert torch.equal(y[out.index], y)
+    assert torch.equal(out.targets, torch.nn.functional.one_hot(y, 3).float())
+
+
+def test_soft_targets_are_mixed_and_checked_against_num_classes():
+    x = torch.randn(6, 3)
+    soft = torch.softmax(torch.randn(6, 4), dim=1)
+    out = mixup(x, soft, alpha=1.0, num_classes=4, generator=gen())
+    torch.testing.assert_close(out.targets.double(), reference(soft, out.lam, out.index))
+    with pytest.raises(ValueError, match="soft targets must have shape \\(B, 5\\) for num_classes=5, got \\(6, 4\\)"):
+        mixup(x, soft, alpha=1.0, num_classes=5)
+
+
+@pytest.mark.parametrize("shape", [(6,), (6, 2)])
+def test_regression_targets_are_mixed_as_they_are(shape):
+    x = torch.randn(6, 3)
+    y = torch.randn(shape)
+    y0 = y.clone()
+    out = mixup(x, y, alpha=1.0, per_sample=True, generator=gen())
+    assert out.targets.shape == y.shape
+    torch.testing.assert_close(out.targets.double(), reference(y, out.lam, out.index))
+    assert torch.equal(y, y0)
+    kept = mixup(x, y, alpha=1.0, mix="inputs", generator=gen())
+    assert torch.equal(kept.targets, y) and kept.targets.data_ptr() != y.data_ptr()
+
+
+def test_batch_of_one_and_empty_tail_shapes():
+    x, y = batch((1, 3, 2, 2))
+    out = mixup(x, y, alpha=1.0, num_classes=5, generator=gen())
+    assert out.index.tolist() == [0]
+    torch.testing.assert_close(out.inputs, x)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(alpha=-1.0), "alpha must be a finite number >= 0, got -1.0"),
+        (dict(alpha=math.nan), "alpha must be a finite number >= 0, got nan"),
+        (dict(alpha=math.inf), "alpha must be a finite number >= 0, got inf"),
+        (dict(pairing="random"), "unknown pairing 'random'"),
+        (dict(mix="targets"), "unknown mix 'targets'"),
+        (dict(label_smoothing=1.0), "label_smoothing must be a number in \\[0, 1\\), got 1.0"),
+        (dict(label_smoothing=-0.1), "label_smoothing must be a number in \\[0, 1\\), got -0.1"),
+        (dict(pairing="knn", knn_k=0), "knn_k must be an integer >= 1, got 0"),
+        (dict(num_classes=None), "class indices y of shape \\(B,\\) need num_classes"),
+        (dict(num_classes=3), "labels must lie in \\[0, 3\\) for num_classes=3, got range \\[0, 4\\]"),
+        (dict(inplace=True, out=torch.empty(5, 3)), "either inplace=True or out=, not both"),
+        (dict(out=torch.empty(5, 4)), "out must match x: expected shape \\(5, 3\\)"),
+    ],
+)
+def test_mixup_errors(kwargs, message):
+    x = torch.randn(5, 3)
+    y = torch.tensor([0, 1, 2, 3, 4])
+    options = dict(alpha=1.0, num_classes=5) | kwargs
+    with pytest.raises(ValueError, match=message):
+        mixup(x, y, **options)
+
+
+def test_mixup_input_errors():
+    x = torch.randn(5, 3)
+    with pytest.raises(ValueError, match="same batch size, got x \\(5, 3\\) and y \\(4,\\)"):
+        mixup(x, torch.zeros(4, dtype=torch.long), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="x must be a floating-point tensor"):
+        mixup(torch.zeros(5, 3, dtype=torch.uint8), torch.zeros(5, dtype=torch.long), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="labels must lie in \\[0, 2\\).*got range \\[-1, 0\\]"):
+        mixup(x, torch.tensor([0, 0, -1, 0, 0]), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="class indices must have shape \\(B,\\), got \\(5, 1\\)"):
+        mixup(x, torch.zeros(5, 1, dtype=torch.long), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="float targets must have shape \\(B,\\) or \\(B, D\\)"):
+        mixup(x, torch.zeros(5, 1, 1), alpha=1.0)
+    with pytest.raises(ValueError, match="out shares memory with x"):
+        mixup(x, torch.zeros(5, dtype=torch.long), alpha=1.0, num_classes=2, out=x)
+    with pytest.raises(ValueError, match="needs class labels; got float targets of shape \\(5,\\)"):
+        mixup(x, torch.zeros(5), alpha=1.0, pairing="same_class")

@@ -1,0 +1,144 @@
+"""Tests of the λ sampler and the pairings of vicinal.core (arXiv 1710.09412)."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vicinal import sample_lambda, sample_pairing
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 8.0])
+def test_lambda_matches_beta_moments(alpha):
+    lam = sample_lambda(alpha, size=40_000, generator=gen()).double()
+    variance = 1 / (4 * (2 * alpha + 1))
+    # Standard error of the mean is sqrt(var/n) <= 0.0025; of the variance about 0.0008 here.
+    assert lam.mean().item() == pytest.approx(0.5, abs=0.01)
+    assert lam.var().item() == pytest.approx(variance, abs=0.004)
+    assert 0 <= lam.min() and lam.max() <= 1
+
+
+def test_lambda_is_float32_with_the_requested_shape_and_device():
+    lam = sample_lambda(0.4, size=(3, 2), generator=gen(), device="cpu")
+    assert lam.shape == (3, 2) and lam.dtype == torch.float32 and lam.device.type == "cpu"
+    assert sample_lambda(0.4, generator=gen()).shape == ()
+
+
+def test_small_alpha_pushes_lambda_to_the_ends_and_never_nan():
+    lam = sample_lambda(0.01, size=20_000, generator=gen())
+    assert torch.isfinite(lam).all()
+    assert ((lam < 0.01) | (lam > 0.99)).float().mean() > 0.9
+
+
+def test_alpha_zero_is_exactly_one():
+    assert torch.equal(sample_lambda(0, size=5, generator=gen()), torch.ones(5))
+
+
+def test_same_seed_same_lambda_other_seed_other_lambda():
+    a, b, c = (sample_lambda(1.0, size=8, generator=gen(s)) for s in (3, 3, 4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_lambda_does_not_touch_the_global_rng():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    sample_lambda(1.0, size=10, generator=gen())
+    sample_lambda(1.0, size=10)  # no generator: a fresh OS-seeded one, still not the global state
+    assert torch.equal(before, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("alpha", [-0.1, math.nan, math.inf, "1", None, True])
+def test_bad_alpha_is_refused(alpha):
+    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+        sample_lambda(alpha)
+
+
+def test_bad_size_is_refused():
+    with pytest.raises(ValueError, match="size must be"):
+        sample_lambda(1.0, size=(-1,))
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(0, 40), pairing=st.sampled_from(["permutation", "flip", "roll"]), seed=st.integers(0, 99))
+def test_pairings_without_labels_are_permutations(batch, pairing, seed):
+    index = sample_pairing(pairing, batch_size=batch, generator=gen(seed))
+    assert index.dtype == torch.long and index.shape == (batch,)
+    assert torch.equal(index.sort().values, torch.arange(batch))
+
+
+def test_flip_and_roll_are_the_fixed_pairings():
+    assert sample_pairing("flip", batch_size=5, generator=gen()).tolist() == [4, 3, 2, 1, 0]
+    assert sample_pairing("roll", batch_size=5, generator=gen()).tolist() == [4, 0, 1, 2, 3]
+
+
+def test_permutation_is_uniform():
+    # Over many draws each row's partner is every row about equally often.
+    counts = torch.zeros(4, 4)
+    g = gen()
+    for _ in range(4000):
+        index = sample_pairing("permutation", batch_size=4, generator=g)
+        counts[torch.arange(4), index] += 1
+    assert torch.allclose(counts / 4000, torch.full((4, 4), 0.25), atol=0.03)
+
+
+@settings(max_examples=25, deadline=None)
+@given(labels=st.lists(st.integers(0, 3), min_size=1, max_size=30), seed=st.integers(0, 99))
+def test_same_class_partners_share_the_label_and_form_a_permutation(labels, seed):
+    labels = torch.tensor(labels)
+    index = sample_pairing("same_class", batch_size=len(labels), generator=gen(seed), labels=labels)
+    assert torch.equal(labels[index], labels)
+    assert torch.equal(index.sort().values, torch.arange(len(labels)))
+
+
+def test_same_class_mixes_within_large_classes():
+    labels = torch.tensor([0] * 50 + [1] * 50)
+    index = sample_pairing("same_class", batch_size=100, generator=gen(), labels=labels)
+    assert (index != torch.arange(100)).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_knn_partner_is_among_the_k_nearest_others(k):
+    features = torch.randn(20, 5, generator=gen(1))
+    index = sample_pairing("knn", batch_size=20, generator=gen(2), features=features, knn_k=k)
+    distance = torch.cdist(features, features).fill_diagonal_(float("inf"))
+    kth = distance.sort(dim=1).values[:, k - 1]
+    assert (index != torch.arange(20)).all()
+    assert (distance[torch.arange(20), index] <= kth + 1e-6).all()
+
+
+def test_knn_with_k_one_is_the_nearest_neighbour():
+    features = torch.tensor([[0.0], [1.0], [10.0], [10.5]])
+    index = sample_pairing("knn", batch_size=4, generator=gen(), features=features, knn_k=1)
+    assert index.tolist() == [1, 0, 3, 2]
+
+
+def test_same_class_knn_stays_in_class_and_lone_rows_keep_themselves():
+    features = torch.tensor([[0.0], [1.0], [1.1], [5.0]])
+    labels = torch.tensor([0, 1, 0, 2])
+    index = sample_pairing("same_class_knn", batch_size=4, generator=gen(), features=features, labels=labels, knn_k=1)
+    assert index.tolist() == [2, 1, 0, 3]
+
+
+def test_batch_of_one_pairs_with_itself():
+    for pairing in ("permutation", "flip", "roll"):
+        assert sample_pairing(pairing, batch_size=1, generator=gen()).tolist() == [0]
+    assert sample_pairing("knn", batch_size=1, generator=gen(), features=torch.ones(1, 3)).tolist() == [0]
+
+
+def test_pairing_errors():
+    with pytest.raises(ValueError, match="unknown pairing 'random'"):
+        sample_pairing("random", batch_size=3)
+    with pytest.raises(ValueError, match="knn_k must be an integer >= 1, got 0"):
+        sample_pairing("knn", batch_size=3, features=torch.ones(3, 2), knn_k=0)
+    with pytest.raises(ValueError, match="needs class labels of shape \\(3,\\)"):
+        sample_pairing("same_class", batch_size=3)
+    with pytest.raises(ValueError, match="needs features with batch size 3"):
+        sample_pairing("knn", batch_size=3, features=torch.ones(2, 2))
+    with pytest.raises(ValueError, match="generator must be a torch.Generator"):
+        sample_pairing("permutation", batch_size=3, generator=0)
