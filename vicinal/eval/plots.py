@@ -77,12 +77,13 @@ def reliability_diagram(
         bins = reliability_bins(probs, labels, n_bins=n_bins)
         ax = fig.add_subplot(1, len(predictions), i + 1)
         centers, width = (bins["edges"][:-1] + bins["edges"][1:]) / 2, 1.0 / n_bins
-        ax.bar(centers, np.nan_to_num(bins["accuracy"]), width=width, edgecolor="black", label="accuracy")
-        gap = np.nan_to_num(bins["confidence"] - bins["accuracy"])
-        ax.bar(centers, gap, bottom=np.nan_to_num(bins["accuracy"]), width=width, color="red", alpha=0.3, label="gap to confidence")
+        accuracy = np.nan_to_num(bins["accuracy"])
+        ax.bar(centers, accuracy, width=width, edgecolor="black", label="accuracy")
+        gap = np.nan_to_num(bins["confidence"]) - accuracy  # > 0: over-confident bin
+        ax.bar(centers, gap, bottom=accuracy, width=width, color="none", edgecolor="red", hatch="//", label="gap to mean confidence")
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{label}: ECE {100 * bins['ece']:.2f}%")
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize="small")
     fig.suptitle(title)
     return _save(fig, path)
 
