@@ -1,0 +1,130 @@
+"""train(): the run folder, metrics, checkpoint contents, mixing methods, label noise, NaN stop, determinism."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+import vicinal.train.trainer as trainer_module
+from test_train_support import assert_same_weights, image_config, tabular_config, weights
+from vicinal.train import NonFiniteLossError, load_checkpoint, train
+
+EPOCH_KEYS = {"epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr", "images_per_s"}
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory):
+    return train(image_config(tmp_path_factory.mktemp("run") / "r", epochs=2))
+
+
+def test_run_folder_holds_every_artifact(image_run):
+    names = {p.name for p in image_run.run_dir.iterdir()}
+    assert {"config.json", "metrics.jsonl", "results.json", "checkpoint.pt", "model.safetensors", "report.md",
+            "learning_curves.png", "reliability.png"} <= names
+    stored = json.loads((image_run.run_dir / "config.json").read_text())
+    assert stored["config"]["alpha"] == 1.0 and stored["provenance"]["torch_version"] == torch.__version__
+    assert {"git_revision", "device"} <= stored["provenance"].keys()
+    report = (image_run.run_dir / "report.md").read_text()
+    assert "learning_curves.png" in report and "reliability.png" in report
+
+
+def test_metrics_one_line_per_epoch_with_the_contract_keys(image_run):
+    rows = [json.loads(line) for line in (image_run.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2] and rows == image_run.history
+    for r in rows:
+        assert EPOCH_KEYS <= r.keys()
+        assert 0 <= r["test_error"] <= 1 and 0 <= r["ece"] <= 1 and r["test_nll"] > 0 and r["train_loss"] > 0
+    assert rows[1]["seconds"] >= rows[0]["seconds"] > 0
+
+
+def test_results_and_final_numbers(image_run):
+    final = json.loads((image_run.run_dir / "results.json").read_text())
+    assert final == image_run.final
+    for key in ("alpha", "seed", "test_error", "test_nll", "ece", "train_seconds", "epochs"):
+        assert key in final
+    assert final["epochs"] == 2 and final["test_error"] == image_run.history[-1]["test_error"]
+
+
+def test_checkpoint_holds_everything_to_resume_and_loads_weights_only(image_run):
+    path = image_run.run_dir / "checkpoint.pt"
+    raw = torch.load(path, weights_only=True)
+    state = load_checkpoint(path)
+    assert {"model", "optimizer", "scheduler", "step", "epoch", "rank_states", "generators"} <= state.keys()
+    assert (state["epoch"], state["step"], state["epoch_step"]) == (2, 8, 0)
+    assert {"loader", "noise"} <= state["rank_states"][0].keys()
+    assert {"mixing", "corruption"} <= state["generators"].keys()
+    assert_same_weights(raw["model"], weights(image_run.model))
+
+
+@pytest.mark.parametrize("changes", [
+    dict(alpha=0.0, label_smoothing=0.1),
+    dict(method="cutmix", per_sample=True),
+    dict(method="manifold_mixup"),
+    dict(mix="inputs", pairing="same_class", mix_prob=0.5, input_noise=0.1, mixup_off_epochs=1),
+])
+def test_every_mixing_method_trains(tmp_path, changes):
+    result = train(image_config(tmp_path / "r", epochs=2, **changes))
+    assert math.isfinite(result.final["train_loss"]) and result.final["epochs"] == 2
+
+
+def test_label_noise_reports_memorization_every_epoch(tmp_path):
+    result = train(tabular_config(tmp_path / "r", label_noise=0.5, epochs=2))
+    for row in result.history:
+        assert 0 <= row["corrupted_fit"] <= 1 and 0 <= row["clean_train_error"] <= 1
+    assert "corrupted_fit" in result.final
+
+
+def test_learning_happens(tmp_path):
+    result = train(tabular_config(tmp_path / "r", epochs=4, alpha=0.0, lr=0.1))
+    assert result.final["test_error"] < 0.2  # chance is 0.9 on ten digits
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    train(tabular_config(tmp_path / "r", epochs=1))
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(tabular_config(tmp_path / "r", epochs=1))
+
+
+def _nan_at(monkeypatch, bad_calls: set[int]):
+    """Make the loss of the given step calls (1-based) NaN."""
+    real, calls = trainer_module.vicinal_step, []
+
+    def step(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) in bad_calls:
+            return type(out)(out.loss * float("nan"), out.errors)
+        return out
+
+    monkeypatch.setattr(trainer_module, "vicinal_step", step)
+
+
+def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    _nan_at(monkeypatch, {30})  # digits: 22 steps an epoch, so step 30 is in epoch 2
+    config = tabular_config(tmp_path / "r", epochs=3)
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss .* at step 30 \(epoch 2\)"):
+        train(config)
+    state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
+    assert (state["step"], state["epoch"]) == (22, 1)
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_nonfinite_steps_can_be_skipped_up_to_a_limit(tmp_path, monkeypatch):
+    _nan_at(monkeypatch, {5, 9})
+    result = train(tabular_config(tmp_path / "ok", epochs=1, max_nonfinite_skips=2))
+    assert result.final["nonfinite_skips"] == 2 and math.isfinite(result.final["train_loss"])
+    _nan_at(monkeypatch, {5, 9})  # count the calls of this second run from 1 again
+    with pytest.raises(NonFiniteLossError, match="step 9"):
+        train(tabular_config(tmp_path / "stop", epochs=1, max_nonfinite_skips=1))
+
+
+def test_deterministic_same_seed_same_weights_other_seed_other_weights(tmp_path):
+    runs = [train(tabular_config(tmp_path / name, seed=seed, deterministic=True, epochs=1))
+            for name, seed in (("a", 3), ("b", 3), ("c", 4))]
+    assert_same_weights(weights(runs[0].model), weights(runs[1].model))
+    first, other = weights(runs[0].model), weights(runs[2].model)
+    assert any(not torch.equal(first[k], other[k]) for k in first)
+    assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
