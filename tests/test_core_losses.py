@@ -1,0 +1,101 @@
+"""Tests of to_soft_targets, soft_cross_entropy and mixup_cross_entropy (arXiv 1710.09412)."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vicinal import mixup, mixup_cross_entropy, soft_cross_entropy, to_soft_targets
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def reference_soft_ce(logits, targets):
+    """−Σ t·log softmax, written out in float64 (independent of F.cross_entropy)."""
+    logits = logits.double()
+    log_probs = logits - logits.logsumexp(dim=1, keepdim=True)
+    return -(targets.double() * log_probs).sum(1).mean()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(1, 12),
+    classes=st.integers(2, 7),
+    alpha=st.sampled_from([0.0, 0.2, 1.0]),
+    per_sample=st.booleans(),
+    smoothing=st.sampled_from([0.0, 0.1]),
+    seed=st.integers(0, 999),
+)
+def test_the_two_losses_agree_on_mixed_targets(batch, classes, alpha, per_sample, smoothing, seed):
+    g = gen(seed)
+    x = torch.randn(batch, 3, generator=g)
+    y = torch.randint(classes, (batch,), generator=g)
+    logits = torch.randn(batch, classes, generator=g) * 3
+    out = mixup(x, y, alpha=alpha, num_classes=classes, per_sample=per_sample, label_smoothing=smoothing, generator=g)
+    soft = soft_cross_entropy(logits, out.targets)
+    hard = mixup_cross_entropy(logits, y, y[out.index], out.lam, label_smoothing=smoothing)
+    torch.testing.assert_close(soft, hard, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(soft.double(), reference_soft_ce(logits, out.targets), atol=1e-5, rtol=1e-5)
+
+
+def test_gradients_of_the_two_losses_agree_in_bfloat16():
+    logits = torch.randn(8, 5, generator=gen()).bfloat16().requires_grad_()
+    y_a, y_b = torch.arange(8) % 5, torch.arange(8).flip(0) % 5
+    targets = 0.3 * torch.eye(5)[y_a] + 0.7 * torch.eye(5)[y_b]
+    (g_soft,) = torch.autograd.grad(soft_cross_entropy(logits, targets), logits)
+    (g_hard,) = torch.autograd.grad(mixup_cross_entropy(logits, y_a, y_b, 0.3), logits)
+    assert g_soft.dtype == torch.bfloat16
+    torch.testing.assert_close(g_soft, g_hard)
+
+
+def test_soft_cross_entropy_is_the_entropy_at_the_target():
+    probs = torch.softmax(torch.randn(4, 6, generator=gen()), 1)
+    entropy = -(probs * probs.log()).sum(1).mean()
+    torch.testing.assert_close(soft_cross_entropy(probs.log(), probs), entropy)
+
+
+def test_to_soft_targets():
+    y = torch.tensor([2, 0, 1])
+    assert torch.equal(to_soft_targets(y, num_classes=3), torch.eye(3)[[2, 0, 1]])
+    smooth = to_soft_targets(y, num_classes=3, label_smoothing=0.3, dtype=torch.float64)
+    assert smooth.dtype == torch.float64
+    torch.testing.assert_close(smooth, torch.eye(3, dtype=torch.float64)[[2, 0, 1]] * 0.7 + 0.1)
+    soft = torch.tensor([[0.2, 0.8], [1.0, 0.0]])
+    copied = to_soft_targets(soft)
+    assert torch.equal(copied, soft) and copied.data_ptr() != soft.data_ptr()
+
+
+@pytest.mark.parametrize(
+    "y, kwargs, message",
+    [
+        (torch.tensor([0, 3]), dict(num_classes=3), "labels must lie in \\[0, 3\\) for num_classes=3, got range \\[0, 3\\]"),
+        (torch.tensor([0, 1]), dict(), "need num_classes \\(got None\\)"),
+        (torch.tensor([0, 1]), dict(num_classes=0), "num_classes must be an integer >= 1, got 0"),
+        (torch.tensor([0.0, 1.0]), dict(num_classes=2), "class indices must be an integer tensor"),
+        (torch.ones(2, 3), dict(num_classes=2), "soft targets must have shape \\(B, 2\\)"),
+        (torch.tensor([True, False]), dict(num_classes=2), "got dtype torch.bool"),
+        (torch.tensor([0, 1]), dict(num_classes=2, label_smoothing=1.5), "label_smoothing must be a number in \\[0, 1\\)"),
+    ],
+)
+def test_to_soft_targets_errors(y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        to_soft_targets(y, **kwargs)
+
+
+def test_loss_errors():
+    logits = torch.zeros(4, 3)
+    with pytest.raises(ValueError, match="both have shape \\(B, C\\), got \\(4, 3\\) and \\(4, 2\\)"):
+        soft_cross_entropy(logits, torch.zeros(4, 2))
+    y = torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match="y_b must be class indices of shape \\(4,\\)"):
+        mixup_cross_entropy(logits, y, y[:3], 0.5)
+    with pytest.raises(ValueError, match="y_a must be class indices"):
+        mixup_cross_entropy(logits, y.float(), y, 0.5)
+    with pytest.raises(ValueError, match="lam must be a scalar or of shape \\(4,\\)"):
+        mixup_cross_entropy(logits, y, y, torch.ones(3))
+    with pytest.raises(ValueError, match="label_smoothing must be a number in \\[0, 1\\), got nan"):
+        mixup_cross_entropy(logits, y, y, 0.5, label_smoothing=math.nan)

@@ -1,0 +1,132 @@
+"""Tests of the Mixup callable: options, switches, DataLoader collate, state_dict (arXiv 1710.09412, 1905.04899)."""
+
+import io
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from vicinal import MixedBatch, Mixup, cutmix, mixup
+
+
+def data(n=8, classes=4):
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(n, 1, 6, 6, generator=g), torch.arange(n) % classes
+
+
+def test_mixer_equals_mixup_with_the_same_generator_state():
+    x, y = data()
+    mixer = Mixup(alpha=0.4, num_classes=4, seed=3)
+    out = mixer(x, y)
+    direct = mixup(x, y, alpha=0.4, num_classes=4, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(out.inputs, direct.inputs) and torch.equal(out.targets, direct.targets)
+    second = mixer(x, y)
+    assert not (torch.equal(second.lam, out.lam) and torch.equal(second.index, out.index))
+
+
+def test_cutmix_mode_uses_cutmix():
+    x, y = data()
+    out = Mixup(alpha=1.0, mode="cutmix", num_classes=4, seed=1)(x, y)
+    direct = cutmix(x, y, alpha=1.0, num_classes=4, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(out.inputs, direct.inputs) and torch.equal(out.lam, direct.lam)
+
+
+def test_disabled_or_unapplied_batches_still_get_soft_targets():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, num_classes=4, label_smoothing=0.1, seed=0, enabled=False)
+    out = mixer(x, y)
+    assert out.inputs is x
+    torch.testing.assert_close(out.targets, torch.eye(4)[y] * 0.9 + 0.025)
+    assert out.lam.item() == 1.0 and torch.equal(out.index, torch.arange(8))
+    mixer.enabled = True
+    assert mixer(x, y).lam.item() < 1.0
+
+
+def test_prob_is_the_share_of_mixed_batches():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, num_classes=4, prob=0.3, seed=0)
+    mixed = sum(mixer(x, y).lam.item() < 1.0 for _ in range(1000))
+    assert mixed == pytest.approx(300, abs=50)  # binomial sd ≈ 14.5
+    never = Mixup(alpha=1.0, num_classes=4, prob=0.0, seed=0)
+    assert all(never(x, y).lam.item() == 1.0 for _ in range(20))
+
+
+def test_switch_prob_picks_the_other_method():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, cutmix_alpha=1.0, num_classes=4, switch_prob=0.5, seed=0)
+    # CutMix leaves every pixel equal to the image's or the partner's; mixup (λ ∈ (0, 1)) almost never does.
+    kinds = []
+    for _ in range(200):
+        out = mixer(x, y)
+        pasted = ((out.inputs == x) | (out.inputs == x[out.index])).all()
+        kinds.append(bool(pasted))
+    assert sum(kinds) == pytest.approx(100, abs=25)
+
+
+def test_works_as_a_dataloader_collate_fn():
+    x, y = data(20)
+    loader = DataLoader(TensorDataset(x, y), batch_size=6, collate_fn=Mixup(alpha=1.0, num_classes=4, seed=0))
+    batches = list(loader)
+    assert [b.inputs.shape[0] for b in batches] == [6, 6, 6, 2]
+    for b in batches:
+        assert isinstance(b, MixedBatch)
+        torch.testing.assert_close(b.targets.sum(1), torch.ones(b.inputs.shape[0]))
+    first = batches[0]
+    torch.testing.assert_close(first.inputs, first.lam * x[:6] + (1 - first.lam) * x[:6][first.index])
+
+
+def test_collate_in_worker_processes_does_not_repeat_draws():
+    x, y = data(32)
+    mixer = Mixup(alpha=1.0, num_classes=4, seed=0)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, num_workers=2, collate_fn=mixer)
+    lams = [b.lam.item() for b in loader]
+    assert len(lams) == 4 and len(set(lams)) == 4
+
+
+def test_state_dict_round_trip_with_weights_only_load():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, num_classes=4, seed=5)
+    mixer(x, y)
+    buffer = io.BytesIO()
+    torch.save(mixer.state_dict(), buffer)
+    expected = mixer(x, y)
+    buffer.seek(0)
+    restored = Mixup(alpha=1.0, num_classes=4, seed=99, enabled=False)
+    restored.load_state_dict(torch.load(buffer, weights_only=True))
+    assert restored.enabled
+    again = restored(x, y)
+    assert torch.equal(again.inputs, expected.inputs) and torch.equal(again.index, expected.index)
+    with pytest.raises(ValueError, match="state_dict has the keys \\['enabled', 'generator'\\], got \\['rng'\\]"):
+        restored.load_state_dict({"rng": torch.zeros(1)})
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(alpha=-1), "alpha must be a finite number >= 0, got -1"),
+        (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha must be a finite number >= 0, got nan"),
+        (dict(alpha=1, mode="mixer"), "unknown mode 'mixer'"),
+        (dict(alpha=1, prob=1.5), "prob must be a number in \\[0, 1\\], got 1.5"),
+        (dict(alpha=1, switch_prob=-0.1), "switch_prob must be a number in \\[0, 1\\], got -0.1"),
+        (dict(alpha=1, pairing="nearest"), "unknown pairing 'nearest'"),
+        (dict(alpha=1, mix="all"), "unknown mix 'all'"),
+        (dict(alpha=1, label_smoothing=1), "label_smoothing must be a number in \\[0, 1\\), got 1"),
+        (dict(alpha=1, knn_k=0), "knn_k must be an integer >= 1, got 0"),
+        (dict(alpha=1, num_classes=0), "num_classes must be an integer >= 1, got 0"),
+        (dict(alpha=1, seed=1, generator=torch.Generator()), "either seed or generator"),
+    ],
+)
+def test_constructor_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Mixup(**kwargs)
+
+
+def test_call_errors():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, num_classes=4, seed=0)
+    with pytest.raises(ValueError, match="call mixer\\(x, y\\)"):
+        mixer(x)
+    with pytest.raises(ValueError, match="same batch size"):
+        mixer(x, y[:3])
+    with pytest.raises(ValueError, match="labels must lie in \\[0, 4\\)"):
+        mixer(x, y + 4)
