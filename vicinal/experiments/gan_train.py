@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +34,7 @@ class GanConfig:
     snapshots: tuple[int, ...] = (0, 5000, 10000, 20000)  # iterations whose samples are kept for plots
     eval_samples: int = 2500  # samples scored at every snapshot
     seed: int = 0
+    threads: int | None = 1  # torch CPU threads while training (restored after); 2-D nets are too small to gain
 
 
 def mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
@@ -65,6 +68,8 @@ class GanRun:
 
 def validate(config: GanConfig) -> None:
     """Raise ValueError on a config that cannot run."""
+    if config.threads is not None and config.threads < 1:
+        raise ValueError(f"GanConfig.threads must be ≥ 1 or None, got {config.threads}")
     for name in ("iterations", "d_steps", "hidden", "depth", "latent", "batch_size", "eval_samples"):
         if getattr(config, name) <= 0:
             raise ValueError(f"GanConfig.{name} must be > 0, got {getattr(config, name)}")
@@ -78,10 +83,26 @@ def validate(config: GanConfig) -> None:
         raise ValueError(f"GanConfig.alpha must be > 0 for lam_dist='beta', got {config.alpha}")
 
 
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to `threads` inside the block and restored after (None: unchanged)."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def train_gan(config: GanConfig, *, device: str | torch.device = "cpu") -> GanRun:
     """Train G and D with the non-saturating GAN loss; mixup trains D on mixed points with target λ."""
     validate(config)
-    device = torch.device(device)
+    with cpu_threads(config.threads):
+        return _train(config, torch.device(device))
+
+
+def _train(config: GanConfig, device: torch.device) -> GanRun:
     seed_gen = torch.Generator().manual_seed(config.seed)
     torch_seed = int(torch.randint(2**31 - 1, (1,), generator=seed_gen))
     with torch.random.fork_rng(devices=[]):  # weight init without touching the caller's global RNG
