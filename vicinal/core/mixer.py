@@ -101,7 +101,7 @@ class Mixup:
         """True with probability p; draws from the generator only when 0 < p < 1."""
         if p in (0.0, 1.0):
             return p == 1.0
-        return bool(torch.rand((), generator=self.generator) < p)
+        return bool(torch.rand((), generator=self.generator, device=self.generator.device) < p)
 
     def _unmixed(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
         targets, _ = prepare_targets(y, num_classes=self.num_classes, label_smoothing=self.label_smoothing)
