@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import vicinal.train.trainer as trainer_module
-from test_train_support import SUBPROCESS_ENV, assert_same_weights, image_config, tabular_config, weights
+from test_train_support import SUBPROCESS_ENV, assert_same_weights, cli_args, image_config, tabular_config, weights
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,18 +77,10 @@ CLI_OPTIONS = dict(dataset="fashion-mnist", model="fastcnn", train_subset=512, t
                    epochs=3, lr=0.05, alpha=1.0, augment_flip=True, quiet=True)
 
 
-def _cli_args(options: dict) -> list[str]:
-    args = []
-    for key, value in options.items():
-        flag = "--" + key.replace("_", "-")
-        args += [flag] if value is True else [flag, str(value)]
-    return args
-
-
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_stop_signal_checkpoints_exits_and_resumes_exactly(tmp_path, signum, code):
     run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "vicinal", "train", "--preset", "smoke", *_cli_args(CLI_OPTIONS), "--out", str(run)]
+    cmd = [sys.executable, "-m", "vicinal", "train", "--preset", "smoke", *cli_args(CLI_OPTIONS), "--out", str(run)]
     env = {**os.environ, **SUBPROCESS_ENV}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:

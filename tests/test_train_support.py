@@ -25,6 +25,18 @@ def image_config(out, **changes) -> TrainConfig:
     return TrainConfig(**{**base, **changes})
 
 
+def cli_args(options: dict) -> list[str]:
+    """TrainConfig values as the generated CLI options (True: --flag, False: --no-flag, None: none)."""
+    args = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        else:
+            args += [flag, "none" if value is None else str(value)]
+    return args
+
+
 def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 

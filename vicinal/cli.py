@@ -22,6 +22,15 @@ class _Parser(argparse.ArgumentParser):
         _fail(message)
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help text wrapped without breaking names like fashion-mnist at their hyphen."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def _fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"vicinal: error: {' '.join(str(message).split())}", file=sys.stderr)
     raise SystemExit(code)
@@ -99,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "train, compare ERM with mixup, reproduce the paper's experiments.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of errors")
     commands = parser.add_subparsers(dest="command", metavar="{train,compare,reproduce}", parser_class=_Parser)
-    common = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    common = dict(formatter_class=_Formatter)
     train_p = commands.add_parser("train", help="train one model", **common)
     compare_p = commands.add_parser("compare", help="ERM vs mixup (or a list of α) over seeds, one report",
                                     **common)

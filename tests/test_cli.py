@@ -1,0 +1,131 @@
+"""The command line: generated options, one-line errors with exit code 2, compare end to end, reproduce."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_train_support import SUBPROCESS_ENV, tabular_config
+from vicinal.cli import main
+from vicinal.train import TrainConfig, compare
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_help_lists_every_config_field_and_its_default(capsys, command):
+    code, out, _ = _run(capsys, command, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    for f in dataclasses.fields(TrainConfig):
+        assert f"--{f.name.replace('_', '-')}" in text, f.name
+        assert f"(default: {f.default!r}" in text, f.name
+    assert "Beta(alpha, alpha)" in text  # the field comments are the help texts
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["--alpha", "-1"], "alpha=-1"),
+    (["--alpha", "nan"], "alpha=nan"),
+    (["--epochs", "0"], "epochs=0"),
+    (["--epochs", "three"], "--epochs"),
+    (["--lr", "0"], "lr=0"),
+    (["--model", "resnet9000"], "model='resnet9000'"),
+    (["--dataset", "imagenet-22k"], "dataset='imagenet-22k'"),
+    (["--schedule", "linear"], "--schedule"),
+    (["--device", "gpu-9"], "device='gpu-9'"),
+    (["--preset", "fastest"], "--preset"),
+    (["--alfa", "1"], "--alfa"),
+    (["--batch-size", "4096"], "batch_size=4096"),
+    (["--dataset", "iris", "--model", "mlp", "--train-subset", "none", "--test-subset", "none", "--batch-size", "1000"],
+     "batch_size=1000"),
+    (["--resume", "/nonexistent/run"], "/nonexistent/run"),
+])
+def test_bad_option_is_one_line_naming_it_with_exit_code_2(capsys, tmp_path, argv, names):
+    code, out, err = _run(capsys, "train", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "r"), *argv)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vicinal: error: ") and names in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_bad_data_file_is_named_without_traceback_unless_debug(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 this is no npz")
+    argv = [sys.executable, "-m", "vicinal", "train", "--preset", "smoke", "--quiet", "--dataset", f"npz:{bad}",
+            "--model", "mlp", "--train-subset", "none", "--test-subset", "none", "--out", str(tmp_path / "r")]
+    env = {**os.environ, **SUBPROCESS_ENV}
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("vicinal: error: ") and str(bad) in done.stderr
+    debug = subprocess.run(argv[:4] + ["--debug"] + argv[4:], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    code, _, err = _run(capsys)
+    assert code == 2 and "train" in err
+
+
+def test_smoke_compare_end_to_end_prints_the_report_path_last(capsys, tmp_path):
+    out_dir = tmp_path / "cmp"
+    code, out, err = _run(capsys, "compare", "--preset", "smoke", "--quiet", "--out", str(out_dir))
+    assert code == 0, err
+    report = out_dir / "report.md"
+    assert out.strip().splitlines()[-1] == str(report)
+    results = json.loads((out_dir / "results.json").read_text())
+    assert [r["alpha"] for r in results] == [0.0, 0.4]
+    text = report.read_text()
+    assert "| ERM |" in text and "| mixup α=0.4 |" in text
+    assert (out_dir / "learning_curves.png").stat().st_size > 0 and (out_dir / "reliability.png").exists()
+    assert "Learning curves:" in text and "Reliability diagram:" in text  # each plot says what it shows
+    for sub in ("alpha0-seed0", "alpha0.4-seed0"):
+        assert (out_dir / sub / "checkpoint.pt").exists()
+
+
+def test_compare_reports_mean_and_std_over_seeds(tmp_path):
+    result = compare(tabular_config(tmp_path / "c", epochs=1), alphas=(0.0, 0.5), seeds=2)
+    assert [(r["alpha"], r["seed"]) for r in result.results] == [(0.0, 0), (0.0, 1), (0.5, 0), (0.5, 1)]
+    assert result.report.read_text().count(" ± ") >= 8  # 4 columns × 2 rows
+    with pytest.raises(ValueError, match="seeds=0"):
+        compare(tabular_config(tmp_path / "d"), seeds=0)
+    with pytest.raises(ValueError, match="alpha=-1"):
+        compare(tabular_config(tmp_path / "d"), alphas=(0.0, -1.0))
+
+
+def test_reproduce_delegates_to_the_experiments_layer(capsys, monkeypatch, tmp_path):
+    import vicinal.experiments
+
+    seen = {}
+
+    def fake(name, *, preset, out, device=None, data_dir=None):
+        seen.update(name=name, preset=preset, out=out, device=device, data_dir=data_dir)
+        return tmp_path / "report.md"
+
+    monkeypatch.setattr(vicinal.experiments, "run_experiment", fake, raising=False)
+    code, out, _ = _run(capsys, "reproduce", "memorization", "--preset", "smoke", "--out", str(tmp_path),
+                        "--device", "cpu")
+    assert code == 0 and out.strip().splitlines()[-1] == str(tmp_path / "report.md")
+    assert seen == dict(name="memorization", preset="smoke", out=str(tmp_path), device="cpu", data_dir=None)
+
+    def refuse(name, **kwargs):
+        raise ValueError(f"experiment {name!r} is unknown")
+
+    monkeypatch.setattr(vicinal.experiments, "run_experiment", refuse, raising=False)
+    code, _, err = _run(capsys, "reproduce", "telepathy")
+    assert code == 2 and err.startswith("vicinal: error: experiment 'telepathy'")

@@ -1,0 +1,83 @@
+"""Two processes with gloo on CPU: DDP ERM equals one process with the doubled batch; 2-rank mixup resumes exactly."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import vicinal.train.trainer as trainer_module
+from test_train_support import SUBPROCESS_ENV, assert_same_weights, cli_args, tabular_config, weights
+from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
+
+ROOT = Path(__file__).resolve().parent.parent
+# digits + the paper's MLP (no batch norm): 22 global batches of 64 an epoch
+OPTIONS = dict(dataset="digits", model="mlp", batch_size=64, epochs=2, lr=0.05, alpha=0.0, augment_flip=False,
+               train_subset=None, test_subset=None, quiet=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_torchrun_two_ranks_of_batch_b_equal_one_process_of_batch_2b(tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vicinal",
+           "train", "--preset", "smoke", *cli_args(OPTIONS), "--out", str(tmp_path / "ddp")]
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, capture_output=True, text=True,
+                          timeout=200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == str(tmp_path / "ddp" / "report.md")  # printed once, by rank 0
+    assert done.stdout.count("report.md") == 1
+    config = config_from_preset("smoke", **OPTIONS, out=str(tmp_path / "one"))
+    single = train(config)
+    ddp = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")
+    assert ddp["world_size"] == 2 and len(ddp["rank_states"]) == 2
+    assert ddp["step"] == single.final["steps"]
+    for key, value in weights(single.model).items():
+        torch.testing.assert_close(ddp["model"][key], value, rtol=1e-4, atol=1e-5)
+
+
+def _worker(rank: int, world_size: int, port: int, root: str) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)  # shared by the three runs below
+    try:
+        config = tabular_config(Path(root) / "full", alpha=1.0, epochs=2, label_noise=0.1)
+        train(config)
+        real, calls = trainer_module.vicinal_step, []
+
+        def crashing(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 30:  # the same step on both ranks
+                raise RuntimeError("machine lost")
+            return real(*args, **kwargs)
+
+        trainer_module.vicinal_step = crashing
+        try:
+            train(config.replace(out=str(Path(root) / "crashed"), checkpoint_every=5))
+        except RuntimeError:
+            pass
+        finally:
+            trainer_module.vicinal_step = real
+        train(resume_config(Path(root) / "crashed"), resume=True)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_rank_mixup_run_resumes_exactly(tmp_path):
+    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    full = load_checkpoint(tmp_path / "full" / "checkpoint.pt")
+    resumed = load_checkpoint(tmp_path / "crashed" / "checkpoint.pt")
+    assert full["step"] == resumed["step"] == 44 and full["world_size"] == 2
+    assert_same_weights(resumed["model"], full["model"])
+    history = [r["train_loss"] for r in full["history"]]
+    assert history == [r["train_loss"] for r in resumed["history"]]
