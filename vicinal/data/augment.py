@@ -52,23 +52,59 @@ def sample_augment(aug: Augment, batch_size: int, generator: torch.Generator) ->
     return AugmentParams(offsets, flips)
 
 
+def augment_source(x: Tensor, aug: Augment) -> Tensor:
+    """The stack augmented images are gathered from: `x` (N, C, H, W) zero-padded by `aug.crop_padding`
+    on each side, followed, when `aug.flip`, by its mirror image: (N or 2N, C, H + 2p, W + 2p), contiguous.
+
+    Made once per data set by `TensorLoader` (twice the memory of the images when flipping), so each
+    batch is then a single row gather.
+    """
+    padded = F.pad(x, (aug.crop_padding,) * 4) if aug.crop_padding else x
+    return torch.cat([padded, padded.flip(-1)]) if aug.flip else padded.contiguous()
+
+
+def gather_augmented(source: Tensor, indices: Tensor, params: AugmentParams, *, num_images: int,
+                     height: int, width: int) -> Tensor:
+    """Images `indices` cropped at `params.offsets` and mirrored where `params.flips`, from `source`
+    (an `augment_source` of `num_images` images), as one `index_select` of `width`-pixel rows.
+
+    A crop's row r of channel c is `width` contiguous pixels of the padded image, starting at
+    (c, offset_row + r, offset_col); a mirrored crop is the crop at column 2p - offset_col of the
+    mirror image. The rows are read through an overlapping strided view (row k = the `width` pixels
+    starting at flat position k), so no index per pixel is ever built.
+    """
+    _, channels, padded_height, padded_width = source.shape
+    if len(indices) == 0:
+        return source.new_empty((0, channels, height, width))
+    plane = padded_height * padded_width
+    device = source.device
+    image = indices.to(device)
+    row = torch.zeros_like(image)
+    column = torch.zeros_like(image)
+    if params.offsets is not None:
+        offsets = params.offsets.to(device)
+        row, column = offsets[:, 0], offsets[:, 1]
+    if params.flips is not None:
+        flips = params.flips.to(device)
+        image = image + flips * num_images
+        column = torch.where(flips, padded_width - width - column, column)
+    base = image * (channels * plane) + row * padded_width + column
+    within = (torch.arange(channels, device=device) * plane).view(-1, 1) + torch.arange(height, device=device) * padded_width
+    starts = (base.view(-1, 1, 1) + within).reshape(-1)
+    flat = source.reshape(-1)
+    rows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
+    return rows.index_select(0, starts).view(len(indices), channels, height, width)
+
+
 def apply_augment(x: Tensor, aug: Augment, params: AugmentParams) -> Tensor:
     """Apply drawn crops and flips to a batch (B, C, H, W); returns a new tensor, `x` is unchanged."""
     if x.ndim != 4:
         raise ValueError(f"augmentation needs images (B, C, H, W), got shape {tuple(x.shape)}")
-    out = x
-    if params.offsets is not None:
-        batch, channels, height, width = x.shape
-        pad = aug.crop_padding
-        offsets = params.offsets.to(x.device)
-        padded = F.pad(x, (pad, pad, pad, pad))
-        rows = (offsets[:, 0:1] + torch.arange(height, device=x.device)).view(batch, 1, height, 1)
-        out = padded.gather(2, rows.expand(batch, channels, height, width + 2 * pad))
-        cols = (offsets[:, 1:2] + torch.arange(width, device=x.device)).view(batch, 1, 1, width)
-        out = out.gather(3, cols.expand(batch, channels, height, width))
-    if params.flips is not None:
-        out = torch.where(params.flips.to(x.device).view(-1, 1, 1, 1), out.flip(3), out)
-    return out
+    if (params.offsets is not None) != (aug.crop_padding > 0) or (params.flips is not None) != aug.flip:
+        raise ValueError(f"params do not match {aug}: offsets {params.offsets is not None}, flips {params.flips is not None}")
+    indices = torch.arange(x.shape[0], device=x.device)
+    return gather_augmented(augment_source(x, aug), indices, params, num_images=x.shape[0],
+                            height=x.shape[2], width=x.shape[3])
 
 
 def augment_batch(x_uint8: Tensor, aug: Augment, generator: torch.Generator) -> Tensor:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vicinal.data.augment import Augment, apply_augment, sample_augment
+from vicinal.data.augment import Augment, augment_source, gather_augmented, sample_augment
 
 _ORDER, _AUGMENT = 0, 1  # stream ids for the seeds derived per epoch
 
@@ -76,6 +76,8 @@ class TensorLoader:
         self.y = y.to(self.device, torch.int64)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.augment = augment if augment is not None and augment.active else None
+        # augmented batches are gathered straight from a padded (and mirrored) copy of the set, made once
+        self._source = augment_source(self.x, self.augment) if self.augment is not None else None
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.channels_last = channels_last
         self._scale, self._shift = self._normalization(mean, std)
@@ -136,10 +138,12 @@ class TensorLoader:
         global_indices = self._order[start:start + self.global_batch_size]
         rows = self._rank_rows(len(global_indices))
         indices = global_indices[rows]
-        x = self.x.index_select(0, indices)
-        if self.augment is not None:
+        if self.augment is None:
+            x = self.x.index_select(0, indices)
+        else:
             params = sample_augment(self.augment, len(global_indices), self._augment_generator)
-            x = apply_augment(x, self.augment, params[rows])
+            x = gather_augmented(self._source, indices, params[rows], num_images=len(self.x),
+                                 height=self.x.shape[2], width=self.x.shape[3])
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = torch.addcmul(self._shift, x.to(torch.float32), self._scale)
