@@ -132,7 +132,7 @@ def test_dropout_rate_reaches_the_model():
     ("kwargs", "match"),
     [
         (dict(name="resnet9000", num_classes=10), r"unknown model 'resnet9000'; expected one of \[.*fastcnn.*\]"),
-        (dict(name="lenet", num_classes=10, image_size=8), "lenet needs image_size >= 10, got 8"),
+        (dict(name="lenet", num_classes=10, image_size=8), "lenet needs image_size >= 12, got 8"),
         (dict(name="fastcnn", num_classes=10, image_size=0), "image_size must be an integer >= 1, got 0"),
         (dict(name="fastcnn", num_classes=0), "num_classes must be an integer >= 1, got 0"),
         (dict(name="fastcnn", num_classes=10, in_channels=-1), "in_channels must be an integer >= 1, got -1"),
@@ -175,3 +175,18 @@ def test_normalize_puts_the_data_normalization_inside_the_model():
 def test_normalize_rejects_bad_statistics_and_shapes(mean, std, x_shape, match):
     with pytest.raises(ValueError, match=match):
         Normalize(mean, std)(torch.zeros(x_shape))
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "minimum"),
+    [
+        ("fastcnn", dict(width=4), 8), ("lenet", {}, 12), ("vgg11", dict(stages=((4,),) * 5), 2),
+        ("preact_resnet18", dict(width=4), 8), ("wide_resnet10_1", {}, 4), ("densenet_bc_10", dict(growth_rate=4), 4),
+    ],
+)  # fmt: skip
+def test_each_model_runs_at_its_smallest_size_and_refuses_smaller(name, options, minimum):
+    for size in (minimum, minimum + 1, 29):
+        model = build_model(name, num_classes=3, in_channels=2, image_size=size, **options)
+        assert model(torch.randn(2, 2, size, size, generator=torch.Generator().manual_seed(size))).shape == (2, 3)
+    with pytest.raises(ValueError, match=f"needs image_size >= {minimum}, got {minimum - 1}"):
+        build_model(name, num_classes=3, in_channels=2, image_size=minimum - 1, **options)

@@ -19,7 +19,7 @@ class LeNet(nn.Module):
         super().__init__()
         check_positive_int("num_classes", num_classes)
         check_positive_int("in_channels", in_channels)
-        check_image_size(image_size, minimum=10, model="lenet")
+        check_image_size(image_size, minimum=12, model="lenet")
         dropout = check_dropout(dropout)
         side = (image_size // 2 - 4) // 2  # spatial size after the second pooling
         self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # (B, 6, S/2, S/2)
