@@ -59,6 +59,13 @@ def test_bad_alpha_is_refused(alpha):
         sample_lambda(alpha)
 
 
+def test_numpy_scalars_are_numbers():
+    np = pytest.importorskip("numpy")
+    assert sample_lambda(np.float32(0.0), generator=gen()).item() == 1.0
+    index = sample_pairing("knn", batch_size=3, generator=gen(), features=torch.eye(3), knn_k=np.int64(1))
+    assert index.shape == (3,)
+
+
 def test_bad_size_is_refused():
     with pytest.raises(ValueError, match="size must be"):
         sample_lambda(1.0, size=(-1,))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Literal, get_args
 
@@ -14,11 +15,14 @@ PAIRINGS: tuple[str, ...] = get_args(Pairing)
 MIX_MODES: tuple[str, ...] = get_args(MixMode)
 
 
+def is_real(value: object) -> bool:
+    """A real number (Python, NumPy scalar), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_alpha(alpha: float, name: str = "alpha") -> float:
     """α of Beta(α, α): a finite real number ≥ 0."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
-        raise ValueError(f"{name} must be a finite number >= 0, got {alpha!r}")
-    if not math.isfinite(alpha) or alpha < 0:
+    if not is_real(alpha) or not math.isfinite(alpha) or alpha < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {alpha!r}")
     return float(alpha)
 
@@ -26,7 +30,7 @@ def check_alpha(alpha: float, name: str = "alpha") -> float:
 def check_fraction(name: str, value: float, *, closed: bool = True) -> float:
     """A probability in [0, 1] (closed) or a share in [0, 1) (not closed)."""
     bound = "[0, 1]" if closed else "[0, 1)"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_real(value) or not math.isfinite(value):
         raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
     if value < 0 or value > 1 or (not closed and value == 1):
         raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
@@ -41,9 +45,9 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
 
 
 def check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_batch(x: torch.Tensor, y: torch.Tensor) -> int:

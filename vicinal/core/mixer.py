@@ -62,9 +62,7 @@ class Mixup:
         self.mix = check_choice("mix", mix, MIX_MODES)
         self.label_smoothing = check_fraction("label_smoothing", label_smoothing, closed=False)
         self.knn_k = check_positive_int("knn_k", knn_k)
-        if num_classes is not None:
-            check_positive_int("num_classes", num_classes)
-        self.num_classes = num_classes
+        self.num_classes = None if num_classes is None else check_positive_int("num_classes", num_classes)
         self.per_sample = bool(per_sample)
         self.enabled = bool(enabled)
         if seed is not None and generator is not None:

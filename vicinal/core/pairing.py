@@ -29,7 +29,7 @@ def sample_pairing(
     A row with no admissible partner is paired with itself.
     """
     check_choice("pairing", pairing, PAIRINGS)
-    check_positive_int("knn_k", knn_k)
+    knn_k = check_positive_int("knn_k", knn_k)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
         raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
     gen = resolve_generator(generator)

@@ -39,7 +39,7 @@ def to_soft_targets(
     else:
         if num_classes is None:
             raise ValueError("class indices y of shape (B,) need num_classes (got None)")
-        check_positive_int("num_classes", num_classes)
+        num_classes = check_positive_int("num_classes", num_classes)
         if y.ndim != 1:
             raise ValueError(f"class indices must have shape (B,), got {tuple(y.shape)}")
         if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
