@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -60,7 +61,6 @@ def test_bad_alpha_is_refused(alpha):
 
 
 def test_numpy_scalars_are_numbers():
-    np = pytest.importorskip("numpy")
     assert sample_lambda(np.float32(0.0), generator=gen()).item() == 1.0
     index = sample_pairing("knn", batch_size=3, generator=gen(), features=torch.eye(3), knn_k=np.int64(1))
     assert index.shape == (3,)
