@@ -206,6 +206,8 @@ def test_state_from_another_setup_refused():
         loader().load_state_dict({k: v for k, v in state.items() if k != "position"})
     with pytest.raises(ValueError, match="position 99"):
         loader().load_state_dict(state | {"position": 99})
+    with pytest.raises(ValueError, match="augment_generator must be a uint8 tensor"):
+        loader().load_state_dict(state | {"augment_generator": [1, 2]})
 
 
 @pytest.mark.parametrize("kwargs, fault", [
@@ -225,5 +227,7 @@ def test_bad_loader_arguments(kwargs, fault):
 def test_bad_loader_data():
     with pytest.raises(ValueError, match="same length, got 50 and 49"):
         TensorLoader(images(), torch.arange(49), batch_size=4)
+    with pytest.raises(ValueError, match="y must hold integer class labels, got dtype torch.float32"):
+        TensorLoader(images(), torch.zeros(50), batch_size=4)
     with pytest.raises(ValueError, match="augment needs images"):
         TensorLoader(torch.randn(10, 3), torch.arange(10), batch_size=4, augment=Augment(flip=True))

@@ -60,6 +60,8 @@ class TensorLoader:
         if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.ndim < 1 or y.ndim != 1:
             raise ValueError(f"x must be a tensor (N, ...) and y a tensor (N,), got {getattr(x, 'shape', x)!r} "
                              f"and {getattr(y, 'shape', y)!r}")
+        if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+            raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         for name, value, low in (("batch_size", batch_size, 1), ("world_size", world_size, 1), ("seed", seed, 0)):
@@ -178,6 +180,10 @@ class TensorLoader:
         for key, value in expected.items():
             if int(state[key]) != value:
                 raise ValueError(f"loader state has {key}={int(state[key])}, this loader has {value}")
+        generator_state = state["augment_generator"]
+        if not (isinstance(generator_state, Tensor) and generator_state.dtype == torch.uint8):
+            raise ValueError(f"loader state's augment_generator must be a uint8 tensor (Generator.get_state()), "
+                             f"got {type(generator_state).__name__}")
         epoch, position = int(state["epoch"]), int(state["position"])
         if epoch < 0 or not 0 <= position <= len(self):
             raise ValueError(f"loader state has epoch {epoch}, position {position}: expected epoch >= 0 and "
@@ -186,4 +192,4 @@ class TensorLoader:
         self.position = position
         self._start_epoch()
         if position > 0:  # at an epoch's start the generator is reseeded from (seed, epoch) instead
-            self._augment_generator.set_state(state["augment_generator"].clone())
+            self._augment_generator.set_state(generator_state.clone())
