@@ -56,6 +56,7 @@ def test_augment_batch_seeded_and_identity_when_off():
     assert torch.equal(a, b) and not torch.equal(a, augment_batch(x, aug, torch.Generator().manual_seed(4)))
     same = augment_batch(x, Augment(), torch.Generator())
     assert torch.equal(same, x) and same.data_ptr() != x.data_ptr()
+    assert augment_batch(x[:0], aug, torch.Generator()).shape == (0, 3, 8, 8)
 
 
 @pytest.mark.parametrize("kwargs, fault", [

@@ -64,6 +64,9 @@ def test_csv_default_label_column_and_integer_classes(tmp_path):
     assert ds.classes == ["1", "2", "10"] and ds.x_train.shape[1] == 3
     last = write_csv(tmp_path / "e.csv", "\n".join(["a,b,target"] + [f"{i},{i % 5},{i % 2}" for i in range(20)]))
     assert load_csv(last).classes == ["0", "1"]
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeff".encode() + "\n".join(["label,a"] + [f"{i % 2},{i}" for i in range(20)]).encode())
+    assert load_csv(bom).x_train.shape[1] == 1
 
 
 @pytest.mark.parametrize("text, fault", [

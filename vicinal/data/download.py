@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tarfile
@@ -68,7 +69,7 @@ def download(
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-        except (urllib.error.URLError, OSError, ValueError) as err:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
             tmp.unlink(missing_ok=True)
             failures.append(f"{url}: {getattr(err, 'reason', err)}")
             continue

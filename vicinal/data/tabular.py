@@ -91,7 +91,7 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None) -> tup
     """
     path = Path(path)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is skipped
             rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise file_error(path, f"cannot be read as CSV ({err})") from err
