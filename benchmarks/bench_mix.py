@@ -9,6 +9,7 @@ least 3.5x faster than the paper's formula; never slower than timm's trick.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import statistics
 import sys
@@ -25,15 +26,27 @@ import vicinal  # noqa: E402
 CASES = (((256, 3, 224, 224), 1000), ((128, 3, 32, 32), 10))
 
 
-def median_seconds(fn: Callable[[], object], *, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
+def median_seconds(fns: dict[str, Callable[[], object]], *, repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median seconds per call of each function, timed in interleaved rounds.
+
+    Each round times every method once, so a burst of load from other processes hits all methods
+    alike; each timing loops over enough calls to last about 20 ms (the small batch takes ~0.1 ms).
+    """
+    calls = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            fn()
         start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        calls[name] = max(1, math.ceil(0.02 / max(time.perf_counter() - start, 1e-9)))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls[name])
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def methods(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, Callable[[], object]]:
@@ -71,12 +84,12 @@ def main() -> None:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} after 2 warm-up calls")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds after 2 warm-up calls")
     for shape, num_classes in CASES:
         g = torch.Generator().manual_seed(1)
         x = torch.rand(shape, generator=g)
         y = torch.randint(num_classes, shape[:1], generator=g)
-        timed = {name: median_seconds(fn, repeats=args.repeats) for name, fn in methods(x, y, num_classes).items()}
+        timed = median_seconds(methods(x, y, num_classes), repeats=args.repeats)
         copy, paper = timed["copy (x.clone(), the floor)"], timed["paper: lam*x + (1-lam)*x[index]"]
         print(f"\nfloat32 batch {'x'.join(map(str, shape))}, {num_classes} classes")
         print(f"{'method':34s} {'median ms':>10s} {'/ copy':>8s} {'paper /':>8s}")
