@@ -7,11 +7,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vicinal.core._checks import MixMode, Pairing  # the core's own lists of mixing modes and pairings
+
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
 Method = Literal["mixup", "cutmix", "manifold_mixup"]
-MixMode = Literal["both", "inputs", "labels"]
-Pairing = Literal["permutation", "flip", "roll", "same_class", "knn"]
 Precision = Literal["auto", "fp32", "bf16"]
 
 
@@ -182,7 +182,7 @@ def validate(config: TrainConfig) -> None:
 PRESETS: dict[str, dict] = {
     "smoke": dict(dataset="fashion-mnist", model="fastcnn", train_subset=1024, test_subset=512, epochs=2,
                   batch_size=128, lr=0.05, schedule="onecycle", alpha=0.4, augment_flip=True),
-    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=8, batch_size=256, lr=0.2,
+    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=4, batch_size=256, lr=0.2,
                   schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
                   augment_flip=True, eval_every=1),
     "standard": dict(dataset="fashion-mnist", model="fastcnn", epochs=40, batch_size=256, lr=0.2,
