@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+from vicinal.models.layers import blocks_per_group, check_image_model, check_positive_int, classifier, preact_final
 
 
 class Bottleneck(nn.Module):
@@ -48,16 +48,13 @@ class DenseNetBC(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
+        dropout = check_image_model(
+            model="densenet_bc", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=4, dropout=dropout
+        )
         check_positive_int("growth_rate", growth_rate)
-        check_image_size(image_size, minimum=4, model="densenet_bc")
-        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-            raise ValueError(f"densenet_bc depth must be 6n + 4 with n >= 1 (10, 40, 100, 190, ...), got {depth!r}")
         if not 0.0 < compression <= 1.0:
             raise ValueError(f"compression must be in (0, 1], got {compression!r}")
-        dropout = check_dropout(dropout)
-        n = (depth - 4) // 6
+        n = blocks_per_group(depth, model="densenet_bc")
         c = 2 * growth_rate
         self.stem = nn.Conv2d(in_channels, c, 3, padding=1, bias=False)  # (B, 2g, S, S)
         blocks: list[nn.Module] = []
@@ -71,7 +68,7 @@ class DenseNetBC(nn.Module):
                 c = int(c * compression)
             blocks.append(nn.Sequential(*layers))
         self.block1, self.block2, self.block3 = blocks
-        self.final = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, c)
+        self.final = preact_final(c)  # (B, c)
         self.head = classifier(c, num_classes, dropout)  # (B, classes)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+from vicinal.models.layers import check_image_model, check_positive_int, classifier
 
 
 def conv_bn(c_in: int, c_out: int) -> list[nn.Module]:
@@ -32,16 +32,16 @@ class FastCNN(nn.Module):
         self, *, num_classes: int, in_channels: int = 1, image_size: int = 28, width: int = 32, dropout: float = 0.0
     ) -> None:
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
         check_positive_int("width", width)
-        check_image_size(image_size, minimum=8, model="fastcnn")
+        dropout = check_image_model(
+            model="fastcnn", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=8, dropout=dropout
+        )
         self.stem = nn.Sequential(*conv_bn(in_channels, width), nn.GELU())  # (B, w, S, S)
         self.group1 = ConvGroup(width, width)  # (B, w, S/2, S/2)
         self.group2 = ConvGroup(width, 2 * width)  # (B, 2w, S/4, S/4)
         self.group3 = ConvGroup(2 * width, 4 * width)  # (B, 4w, S/8, S/8)
         self.pool = nn.AdaptiveMaxPool2d(1)  # (B, 4w, 1, 1)
-        self.head = classifier(4 * width, num_classes, check_dropout(dropout))  # (B, classes)
+        self.head = classifier(4 * width, num_classes, dropout)  # (B, classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.group3(self.group2(self.group1(self.stem(x))))

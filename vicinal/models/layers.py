@@ -63,3 +63,25 @@ def check_image_size(image_size: int, *, minimum: int, model: str) -> int:
     if image_size < minimum:
         raise ValueError(f"{model} needs image_size >= {minimum}, got {image_size}")
     return image_size
+
+
+def check_image_model(
+    *, model: str, num_classes: int, in_channels: int, image_size: int, minimum_size: int, dropout: float
+) -> float:
+    """The checks every image model makes of its arguments; returns the dropout rate as a float."""
+    check_positive_int("num_classes", num_classes)
+    check_positive_int("in_channels", in_channels)
+    check_image_size(image_size, minimum=minimum_size, model=model)
+    return check_dropout(dropout)
+
+
+def blocks_per_group(depth: int, *, model: str) -> int:
+    """n for a three-group network of depth 6n + 4 (WRN, DenseNet-BC); ValueError for other depths."""
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+        raise ValueError(f"{model} depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, 100, 190, ...), got {depth!r}")
+    return (depth - 4) // 6
+
+
+def preact_final(channels: int) -> nn.Sequential:
+    """BN → ReLU → global average pool → flatten: the end of pre-activation networks, (B, C, H, W) → (B, C)."""
+    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())

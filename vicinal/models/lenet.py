@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+from vicinal.models.layers import check_image_model, classifier
 
 
 class LeNet(nn.Module):
@@ -17,10 +17,9 @@ class LeNet(nn.Module):
 
     def __init__(self, *, num_classes: int, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0) -> None:
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
-        check_image_size(image_size, minimum=12, model="lenet")
-        dropout = check_dropout(dropout)
+        dropout = check_image_model(
+            model="lenet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=12, dropout=dropout
+        )
         side = (image_size // 2 - 4) // 2  # spatial size after the second pooling
         self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # (B, 6, S/2, S/2)
         self.conv2 = nn.Sequential(nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())  # (B, 16·side²)

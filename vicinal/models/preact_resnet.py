@@ -5,17 +5,18 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+from vicinal.models.layers import check_image_model, check_positive_int, classifier, preact_final
 
 
 class PreActBlock(nn.Module):
-    """BN → ReLU → conv3×3(stride) → BN → ReLU → conv3×3, plus a (projected) shortcut."""
+    """BN → ReLU → conv3×3(stride) → BN → ReLU → (dropout) → conv3×3, plus a (projected) shortcut."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(c_in)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
         needs_projection = stride != 1 or c_in != c_out
         self.shortcut = nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if needs_projection else None
@@ -23,8 +24,13 @@ class PreActBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = F.relu(self.bn1(x))
         shortcut = self.shortcut(out) if self.shortcut is not None else x
-        out = self.conv2(F.relu(self.bn2(self.conv1(out))))
+        out = self.conv2(self.dropout(F.relu(self.bn2(self.conv1(out)))))
         return out + shortcut
+
+
+def preact_stage(c_in: int, c_out: int, blocks: int, stride: int, dropout: float = 0.0) -> nn.Sequential:
+    """``blocks`` pre-activation blocks; the first changes c_in → c_out and applies ``stride``."""
+    return nn.Sequential(*(PreActBlock(c_in if j == 0 else c_out, c_out, stride if j == 0 else 1, dropout) for j in range(blocks)))
 
 
 class PreActResNet(nn.Module):
@@ -46,21 +52,21 @@ class PreActResNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
+        dropout = check_image_model(
+            model="preact_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=8, dropout=dropout
+        )
         check_positive_int("width", width)
-        check_image_size(image_size, minimum=8, model="preact_resnet")
         if len(blocks) != 4 or not all(isinstance(n, int) and n >= 1 for n in blocks):
             raise ValueError(f"blocks must be four integers >= 1, got {blocks!r}")
         self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)  # (B, 64, S, S)
         stages, c_in = [], width
         for i, n in enumerate(blocks):
             c_out, stride = width * 2**i, 1 if i == 0 else 2
-            stages.append(nn.Sequential(*(PreActBlock(c_in if j == 0 else c_out, c_out, stride if j == 0 else 1) for j in range(n))))
+            stages.append(preact_stage(c_in, c_out, n, stride))
             c_in = c_out
         self.layer1, self.layer2, self.layer3, self.layer4 = stages  # (B, 64·2^i, S/2^i, S/2^i)
-        self.final = nn.Sequential(nn.BatchNorm2d(c_in), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, 512)
-        self.head = classifier(c_in, num_classes, check_dropout(dropout))  # (B, classes)
+        self.final = preact_final(c_in)  # (B, 512)
+        self.head = classifier(c_in, num_classes, dropout)  # (B, classes)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_image_size, check_positive_int, classifier
+from vicinal.models.layers import check_image_model, classifier
 
 VGG11_STAGES: tuple[tuple[int, ...], ...] = ((64,), (128,), (256, 256), (512, 512), (512, 512))  # conv widths per stage
 
@@ -27,12 +27,11 @@ class VGG(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        check_positive_int("num_classes", num_classes)
-        check_positive_int("in_channels", in_channels)
-        check_image_size(image_size, minimum=2, model="vgg")
+        dropout = check_image_model(
+            model="vgg", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=2, dropout=dropout
+        )
         if len(stages) != 5 or not all(stage for stage in stages):
             raise ValueError(f"stages must be five non-empty tuples of conv widths, got {stages!r}")
-        dropout = check_dropout(dropout)
         c_in = in_channels
         for i, widths in enumerate(stages, start=1):
             layers: list[nn.Module] = []
