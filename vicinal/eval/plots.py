@@ -7,11 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from vicinal.eval.calibration import reliability_bins
 
 History = Sequence[Mapping[str, Any]]  # one run: a list of per-epoch dicts (a metrics.jsonl)
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure on its own Agg canvas: no pyplot, no global backend or figure state."""
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
@@ -49,7 +57,7 @@ def learning_curves(
     missing = {key for seeds in runs.values() for run in seeds for epoch in run for key in metrics if key not in epoch}
     if missing:
         raise ValueError(f"histories lack the metric(s) {sorted(missing)}; expected every epoch to hold {list(metrics)}")
-    fig = Figure(figsize=(5 * len(metrics), 4))
+    fig = _figure(5 * len(metrics), 4)
     for i, key in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
         for label, seeds in runs.items():
@@ -72,7 +80,7 @@ def reliability_diagram(
     """
     if not predictions:
         raise ValueError("predictions must hold at least one label → (probs, labels)")
-    fig = Figure(figsize=(4.2 * len(predictions), 4.2))
+    fig = _figure(4.2 * len(predictions), 4.2)
     for i, (label, (probs, labels)) in enumerate(predictions.items()):
         bins = reliability_bins(probs, labels, n_bins=n_bins)
         ax = fig.add_subplot(1, len(predictions), i + 1)
@@ -99,7 +107,7 @@ def bar_chart(
         raise ValueError("every label needs at least one value")
     means = [a.mean() for a in arrays.values()]
     stds = [a.std(ddof=1) if a.size > 1 else 0.0 for a in arrays.values()]
-    fig = Figure(figsize=(max(4.0, 1.1 * len(arrays)), 4))
+    fig = _figure(max(4.0, 1.1 * len(arrays)), 4)
     ax = fig.add_subplot()
     ax.bar(list(arrays), means, yerr=stds, capsize=4)
     ax.set(ylabel=ylabel, title=title)
@@ -120,7 +128,7 @@ def line_chart(
     """One line per label from its ``(xs, ys)``."""
     if not series:
         raise ValueError("series must hold at least one label → (xs, ys)")
-    fig = Figure(figsize=(5.5, 4))
+    fig = _figure(5.5, 4)
     ax = fig.add_subplot()
     for label, (xs, ys) in series.items():
         if len(xs) != len(ys):
