@@ -66,11 +66,11 @@ def _with_options(settings: Any, options: Mapping[str, Any] | None, name: str) -
     return replace(settings, **values)
 
 
-def run_experiment(name: str, *, preset: str, out: str | Path, device: str | None = None,
+def run_experiment(name: str, *, preset: str, out: str | Path | None = None, device: str | None = None,
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
                    quiet: bool = False, options: Mapping[str, Any] | None = None) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`; write report.md, results.json and plots
-    under `out`; return the report's path. Prints only progress lines (stderr) unless `quiet`.
+    under `out` (None: runs/reproduce/<name>-<preset>); return the report's path. Prints only progress lines (stderr) unless `quiet`.
 
     seeds: None = the preset's default, an int n = seeds 0..n−1, or an explicit list of seeds.
     options: fields of the experiment's settings to change, e.g. {"datasets": ("csv:abalone.csv:rings",)}
@@ -78,7 +78,7 @@ def run_experiment(name: str, *, preset: str, out: str | Path, device: str | Non
     """
     check_choice("experiment name", name, [*EXPERIMENTS, "all"])
     check_choice("preset", preset, PRESETS)
-    out = Path(out)
+    out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
     if name == "all":
         entries = []
         for experiment_name, experiment in EXPERIMENTS.items():
