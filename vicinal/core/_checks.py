@@ -90,10 +90,17 @@ def check_index(index: torch.Tensor, batch_size: int) -> None:
     if not isinstance(index, torch.Tensor) or index.dtype != torch.long or index.shape != (batch_size,):
         got = f"{tuple(index.shape)} {index.dtype}" if isinstance(index, torch.Tensor) else repr(index)
         raise ValueError(f"index must be a LongTensor of shape ({batch_size},), got {got}")
-    if batch_size and (int(index.min()) < 0 or int(index.max()) >= batch_size):
-        raise ValueError(
-            f"index values must lie in [0, {batch_size}), got range [{int(index.min())}, {int(index.max())}]"
-        )
+    low, high = value_range(index)
+    if low < 0 or high >= max(batch_size, 1):
+        raise ValueError(f"index values must lie in [0, {batch_size}), got range [{low}, {high}]")
+
+
+def value_range(t: torch.Tensor) -> tuple[int, int]:
+    """(min, max) of an integer tensor in one pass and one host sync; (0, 0) when empty."""
+    if t.numel() == 0:
+        return 0, 0
+    low, high = torch.stack(torch.aminmax(t)).tolist()
+    return int(low), int(high)
 
 
 def resolve_generator(generator: torch.Generator | None) -> torch.Generator:

@@ -37,9 +37,7 @@ def sample_lambda(
     device = gen.device if device is None else torch.device(device)
     if alpha == 0:
         return torch.ones(shape, dtype=torch.float32, device=device)
-    concentration = torch.full(shape, alpha, dtype=torch.float64, device=gen.device)
-    g1 = torch._standard_gamma(concentration, generator=gen)
-    g2 = torch._standard_gamma(concentration, generator=gen)
+    g1, g2 = torch._standard_gamma(torch.full((2, *shape), alpha, dtype=torch.float64, device=gen.device), generator=gen)
     # Both Gammas underflow to 0 only for tiny α; Beta(α, α) is symmetric, so ½ keeps it unbiased.
     lam = torch.nan_to_num(g1 / (g1 + g2), nan=0.5)
     return lam.to(device=device, dtype=torch.float32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_fraction, check_positive_int
+from ._checks import check_fraction, check_positive_int, value_range
 
 
 def to_soft_targets(
@@ -42,10 +42,10 @@ def to_soft_targets(
         num_classes = check_positive_int("num_classes", num_classes)
         if y.ndim != 1:
             raise ValueError(f"class indices must have shape (B,), got {tuple(y.shape)}")
-        if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        low, high = value_range(y)
+        if low < 0 or high >= num_classes:
             raise ValueError(
-                f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, "
-                f"got range [{int(y.min())}, {int(y.max())}]"
+                f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, got range [{low}, {high}]"
             )
         soft = torch.nn.functional.one_hot(y.long(), num_classes).to(dtype)
     if label_smoothing:
