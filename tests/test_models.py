@@ -190,3 +190,12 @@ def test_each_model_runs_at_its_smallest_size_and_refuses_smaller(name, options,
         assert model(torch.randn(2, 2, size, size, generator=torch.Generator().manual_seed(size))).shape == (2, 3)
     with pytest.raises(ValueError, match=f"needs image_size >= {minimum}, got {minimum - 1}"):
         build_model(name, num_classes=3, in_channels=2, image_size=minimum - 1, **options)
+
+
+def test_registry_docstring_example_holds():
+    import doctest
+
+    import vicinal.models.registry as registry
+
+    result = doctest.testmod(registry)
+    assert result.attempted >= 1 and result.failed == 0
