@@ -1,6 +1,7 @@
 """Tests of the Mixup callable: options, switches, DataLoader collate, state_dict (arXiv 1710.09412, 1905.04899)."""
 
 import io
+import pickle
 
 import pytest
 import torch
@@ -130,3 +131,10 @@ def test_call_errors():
         mixer(x, y[:3])
     with pytest.raises(ValueError, match="labels must lie in \\[0, 4\\)"):
         mixer(x, y + 4)
+
+
+def test_pickled_mixer_continues_the_same_stream():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, num_classes=4, seed=2)
+    copy = pickle.loads(pickle.dumps(mixer))
+    assert torch.equal(mixer(x, y).inputs, copy(x, y).inputs)

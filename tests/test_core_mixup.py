@@ -226,3 +226,12 @@ def test_mixup_input_errors():
         mixup(x, torch.zeros(5, dtype=torch.long), alpha=1.0, num_classes=2, out=x)
     with pytest.raises(ValueError, match="needs class labels; got float targets of shape \\(5,\\)"):
         mixup(x, torch.zeros(5), alpha=1.0, pairing="same_class")
+
+
+def test_non_tensor_inputs_are_refused():
+    with pytest.raises(ValueError, match="x must be a torch.Tensor, got list"):
+        mixup([[0.0]], torch.zeros(1, dtype=torch.long), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="y must have a batch dimension"):
+        mixup(torch.zeros(1, 2), torch.tensor(0), alpha=1.0, num_classes=2)
+    with pytest.raises(ValueError, match="generator must be a torch.Generator or None, got int"):
+        mixup(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), alpha=1.0, num_classes=2, generator=3)
