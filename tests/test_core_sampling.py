@@ -132,6 +132,13 @@ def test_same_class_knn_stays_in_class_and_lone_rows_keep_themselves():
     assert index.tolist() == [2, 1, 0, 3]
 
 
+@pytest.mark.parametrize("pairing", ["permutation", "flip", "roll", "same_class", "knn", "same_class_knn"])
+def test_empty_batch_gives_an_empty_index(pairing):
+    index = sample_pairing(pairing, batch_size=0, generator=gen(), labels=torch.zeros(0, dtype=torch.long),
+                           features=torch.zeros(0, 3))
+    assert index.shape == (0,) and index.dtype == torch.long
+
+
 def test_batch_of_one_pairs_with_itself():
     for pairing in ("permutation", "flip", "roll"):
         assert sample_pairing(pairing, batch_size=1, generator=gen()).tolist() == [0]

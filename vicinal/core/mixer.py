@@ -104,7 +104,7 @@ class Mixup:
     def _unmixed(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
         targets, _ = prepare_targets(y, num_classes=self.num_classes, label_smoothing=self.label_smoothing)
         batch_size = x.shape[0]
-        lam = torch.ones((batch_size,) if self.per_sample else (), device=x.device)
+        lam = torch.ones((batch_size,) if self.per_sample else (), dtype=torch.float32, device=x.device)
         return MixedBatch(inputs=x, targets=targets, lam=lam, index=torch.arange(batch_size, device=x.device))
 
     def _collate(self, samples: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -73,7 +73,7 @@ def _knn_partners(
     batch_size = features.shape[0]
     rows = torch.arange(batch_size, device=features.device)
     k = min(k, batch_size - 1)
-    if k == 0:
+    if k <= 0:
         return rows
     flat = features.reshape(batch_size, -1).float()
     distance = torch.cdist(flat, flat)
