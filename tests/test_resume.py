@@ -13,7 +13,9 @@ import pytest
 import torch
 
 import vicinal.train.trainer as trainer_module
-from test_train_support import SUBPROCESS_ENV, assert_same_weights, cli_args, image_config, tabular_config, weights
+from test_train_support import (
+    SUBPROCESS_ENV, assert_same_weights, cli_args, image_config, tabular_config, weights,
+)
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +36,8 @@ def _crash_at(monkeypatch, call: int) -> None:
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    """3 epochs of 4 steps: mixup, crop + flip, 20% corrupted labels (every generator matters)."""
-    config = image_config(tmp_path_factory.mktemp("full") / "r", epochs=3, label_noise=0.2)
+    """3 epochs of 4 steps: mixup, crop + flip, 20% corrupted labels, dropout (every generator matters)."""
+    config = image_config(tmp_path_factory.mktemp("full") / "r", epochs=3, label_noise=0.2, dropout=0.2)
     return train(config)
 
 

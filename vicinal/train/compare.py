@@ -51,11 +51,11 @@ def compare(config: TrainConfig, *, alphas: tuple[float, ...] | None = None, see
             sub = root / f"alpha{alpha:g}-seed{seed}"
             runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub))))
     results = [r.final for r in runs]
-    write_json(root / RESULTS_NAME, results)
-    from vicinal.train.report import write_compare_report
+    report = root / REPORT_NAME
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
+        write_json(root / RESULTS_NAME, results)
+        from vicinal.train.report import write_compare_report
 
-    report = write_compare_report(root, runs)
+        write_compare_report(root, runs)
     return CompareResult(root, report, results, runs)
 
-
-__all__ = ["CompareResult", "compare", "REPORT_NAME"]

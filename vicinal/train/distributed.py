@@ -67,13 +67,13 @@ def all_reduce_sum(values: list[float], ctx: DistContext, device: torch.device) 
     return t.tolist()
 
 
-def any_rank(flag: bool, ctx: DistContext, device: torch.device) -> bool:
-    """True on every rank if ``flag`` is true on any rank (so all ranks stop at the same step)."""
+def any_rank_each(flags: list[bool], ctx: DistContext, device: torch.device) -> list[bool]:
+    """Each flag true on every rank if it is true on any rank (so all ranks act at the same step): one all-reduce."""
     if not ctx.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
+        return list(flags)
+    t = torch.tensor([1.0 if f else 0.0 for f in flags], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+    return [bool(v > 0) for v in t.tolist()]
 
 
 def gather_objects(obj, ctx: DistContext) -> list:

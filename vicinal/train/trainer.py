@@ -116,8 +116,10 @@ def train(config: TrainConfig, *, resume: bool = False) -> Result:
     ctx = dist_.setup(device.type)
     if ctx.enabled and device.type == "cuda":
         device = torch.device("cuda", ctx.local_rank)
+    cuda = [device.index or 0] if device.type == "cuda" else []
     try:
-        with _determinism(config):
+        with _determinism(config), torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left alone
+            torch.manual_seed(derive_seed(config.seed, "global", ctx.rank))  # dropout: differs by rank
             result = _Run(config, device, ctx, resume).fit()
     except BaseException:
         if ctx.initialized_here and torch.distributed.is_initialized():
@@ -195,7 +197,10 @@ class _Run:
 
     # --- checkpoints ----------------------------------------------------------------------------------------
     def _snapshot(self) -> dict:
-        rank_state = dict(loader=self.data.train.state_dict(), noise=self.noise_gen.get_state())
+        rank_state = dict(loader=self.data.train.state_dict(), noise=self.noise_gen.get_state(),
+                          torch_rng=torch.get_rng_state())  # the global generator: dropout masks
+        if self.device.type == "cuda":
+            rank_state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return dict(
             config=self.config.to_dict(), model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
             scheduler=self.scheduler.state_dict(), step=self.step, epoch=self.epoch, epoch_step=self.epoch_step,
@@ -217,6 +222,9 @@ class _Run:
         mine = state["rank_states"][self.ctx.rank]
         self.data.train.load_state_dict(mine["loader"])
         self.noise_gen.set_state(mine["noise"])
+        torch.set_rng_state(mine["torch_rng"])
+        if "cuda_rng" in mine and self.device.type == "cuda":
+            torch.cuda.set_rng_state(mine["cuda_rng"], self.device)
         self.mix_gen.set_state(state["generators"]["mixing"])
         self.step, self.epoch, self.epoch_step = int(state["step"]), int(state["epoch"]), int(state["epoch_step"])
         self.skips, self.train_seconds = int(state["nonfinite_skips"]), float(state["train_seconds"])
@@ -233,7 +241,7 @@ class _Run:
                              p.numel() for p in self.model.parameters()))
         quiet = c.quiet or not ctx.is_main
         total = c.epochs * self.steps_per_epoch
-        bar = tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True, leave=False,
+        bar = tqdm(total=total, initial=self.step, unit="img", unit_scale=c.batch_size, dynamic_ncols=True, leave=False,
                    disable=True if quiet else None, desc=f"α={c.alpha:g} seed {c.seed}")
         with StopSignals() as stop, bar:
             while self.epoch < c.epochs:
@@ -284,16 +292,14 @@ class _Run:
                     raise TrainingInterrupted(self._signal(stop), str(self.run_dir))
             stop_at_end = stop_at_end or (stopping and not mid_epoch)
         self._add_sums(loss_sum, err_sum, count, time.perf_counter() - start)
-        elapsed = self.sums["seconds"]
-        if elapsed > 0:
-            bar.set_postfix_str(f"{self.sums['count'] * self.ctx.world_size / elapsed:.0f} img/s", refresh=False)
         return self._signal(stop) if stop_at_end else None
 
     def _flags(self, nonfinite: bool, stopping: bool) -> tuple[bool, bool]:
         """Agree over all ranks whether this step's loss was non-finite and whether to stop now."""
         if not self.ctx.enabled:
             return nonfinite, stopping
-        return (dist_.any_rank(nonfinite, self.ctx, self.device), dist_.any_rank(stopping, self.ctx, self.device))
+        flags = dist_.any_rank_each([nonfinite, stopping], self.ctx, self.device)
+        return flags[0], flags[1]
 
     @staticmethod
     def _signal(stop: StopSignals) -> int:
