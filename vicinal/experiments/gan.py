@@ -71,12 +71,13 @@ def _scatter(runs: dict[tuple[str, str], GanRun], path: Path, title: str) -> Pat
 def run(ctx: Context, settings: GanSettings) -> Findings:
     base = replace(settings.base, snapshots=_snapshots(settings.base.iterations, settings.snapshot_count))
     runs: dict[tuple[str, str, int], GanRun] = {}
+    device = "cpu" if ctx.device in (None, "auto") else ctx.device  # the 2-D nets gain nothing from a GPU
     for data in settings.data:
         for method in METHODS:
             for seed in ctx.seeds:
                 ctx.progress(f"{data} {method} seed {seed}: {base.iterations} iterations")
                 config = replace(base, data=data, seed=seed, **METHODS[method])
-                runs[data, method, seed] = train_gan(config, device=ctx.device or "cpu")
+                runs[data, method, seed] = train_gan(config, device=device)
 
     def final(data: str, method: str, key: str) -> list[float]:
         out = []
