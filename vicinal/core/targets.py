@@ -59,7 +59,8 @@ def prepare_targets(
     """(targets to mix, class labels for class-aware pairings or None).
 
     Integer y or classification options (num_classes, label smoothing) → soft targets; float y
-    with num_classes=None and no smoothing → regression (or ready soft) targets, mixed as they are.
+    with num_classes=None and no smoothing → regression (or ready soft) targets, mixed as they are;
+    for class-aware pairings, float (B, D) targets count as soft targets (their argmax is the class).
     """
     regression = y.is_floating_point() and num_classes is None and not label_smoothing
     if regression:
