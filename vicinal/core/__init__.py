@@ -1,5 +1,6 @@
 """vicinal.core: mixup and its vicinal relatives, the mixing layer of vicinal (Zhang et al., arXiv 1710.09412)."""
 
+from ._checks import MIX_MODES, PAIRINGS, MixMode, Pairing
 from .batch import MixedBatch
 from .cutmix import cutmix, sample_boxes
 from .losses import mixup_cross_entropy, soft_cross_entropy
@@ -12,6 +13,10 @@ from .sampling import sample_lambda
 from .targets import to_soft_targets
 
 __all__ = [
+    "MIX_MODES",
+    "PAIRINGS",
+    "MixMode",
+    "Pairing",
     "MixedBatch",
     "Mixup",
     "cutmix",
