@@ -41,7 +41,7 @@ def main() -> None:
     device = torch.device("cpu")
     config = config_from_preset("quick", model=args.model, alpha=args.alpha, method=args.method,
                                 precision=args.precision)
-    amp = autocast_dtype(config.precision, device=device, kind="image")
+    amp = autocast_dtype(config.precision, device=device, kind="image", model=args.model)
     channels_last = use_channels_last(amp, device=device, kind="image")
     torch.manual_seed(0)
     model = build_model(args.model, num_classes=10, in_channels=args.channels, image_size=args.image_size)

@@ -177,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         _fail(str(e), 2 if isinstance(e, ValueError) else 1)
+    except OSError as e:  # e.g. an --out folder that cannot be written
+        if debug:
+            raise
+        _fail(str(e), 1)
     except KeyboardInterrupt:
         if debug:
             raise

@@ -147,7 +147,7 @@ class _Run:
             raise ValueError(f"out={str(self.run_dir)!r} already holds a run ({CHECKPOINT_NAME}): resume it "
                              f"with --resume or choose another --out")
         corruption = state["generators"]["corruption"] if state else None
-        amp_for = lambda kind: autocast_dtype(config.precision, device=device, kind=kind)  # noqa: E731
+        amp_for = lambda kind: autocast_dtype(config.precision, device=device, kind=kind, model=config.model)  # noqa: E731
         self.data: RunData = prepare_data(
             config, device=device, ctx=ctx, corruption_state=corruption,
             channels_last=lambda kind: use_channels_last(amp_for(kind), device=device, kind=kind))
