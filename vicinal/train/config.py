@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from vicinal.core._checks import MixMode, Pairing  # the core's own lists of mixing modes and pairings
@@ -20,7 +20,7 @@ class TrainConfig:
     """Everything one training run needs; the CLI options are generated from these fields and comments."""
 
     # data
-    dataset: str = "fashion-mnist"  # data set name (fashion-mnist, mnist, cifar10, cifar100, iris, wine, breast-cancer, digits, csv:PATH[:COLUMN], npz:PATH)
+    dataset: str = "fashion-mnist"  # data set name (vicinal.data.DATASETS: fashion-mnist, digits, ...), csv:PATH or npz:PATH
     data_dir: str | None = None  # folder holding the data files (None: the data module's search order)
     train_subset: int | None = None  # number of training points kept, a seeded subset (None: all)
     test_subset: int | None = None  # number of test points kept, a seeded subset (None: all)
@@ -38,7 +38,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum (Adam: beta1)
     nesterov: bool = False  # Nesterov momentum (SGD only)
     weight_decay: float = 5e-4  # L2 weight decay coefficient
-    schedule: Schedule = "onecycle"  # learning-rate schedule: step (÷lr_decay at milestones), onecycle, cosine, constant
+    schedule: Schedule = "onecycle"  # lr schedule: step (×lr_decay at milestones), onecycle, cosine, constant
     milestones: tuple[int, ...] = (100, 150)  # epochs at which the step schedule multiplies the lr by lr_decay
     lr_decay: float = 0.1  # factor applied to the lr at each milestone
     warmup_fraction: float = 0.25  # share of all steps spent rising to the peak lr (onecycle only), in (0, 1)

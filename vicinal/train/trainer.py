@@ -1,4 +1,4 @@
-"""The trainer: train(config) -> Result, ERM or vicinal risk minimization (mixup, arXiv 1710.09412), exactly resumable."""
+"""The trainer: train(config) -> Result, ERM or mixup-style vicinal risk minimization (arXiv 1710.09412), resumable."""
 
 from __future__ import annotations
 
@@ -147,7 +147,10 @@ class _Run:
             raise ValueError(f"out={str(self.run_dir)!r} already holds a run ({CHECKPOINT_NAME}): resume it "
                              f"with --resume or choose another --out")
         corruption = state["generators"]["corruption"] if state else None
-        amp_for = lambda kind: autocast_dtype(config.precision, device=device, kind=kind, model=config.model)  # noqa: E731
+
+        def amp_for(kind: str) -> torch.dtype | None:
+            return autocast_dtype(config.precision, device=device, kind=kind, model=config.model)
+
         self.data: RunData = prepare_data(
             config, device=device, ctx=ctx, corruption_state=corruption,
             channels_last=lambda kind: use_channels_last(amp_for(kind), device=device, kind=kind))
