@@ -20,7 +20,7 @@ class TrainConfig:
     """Everything one training run needs; the CLI options are generated from these fields and comments."""
 
     # data
-    dataset: str = "fashion-mnist"  # data set name (vicinal.data.DATASETS: fashion-mnist, digits, ...), csv:PATH or npz:PATH
+    dataset: str = "fashion-mnist"  # data set (vicinal.data.DATASETS: fashion-mnist, digits, csv:PATH, ...)
     data_dir: str | None = None  # folder holding the data files (None: the data module's search order)
     train_subset: int | None = None  # number of training points kept, a seeded subset (None: all)
     test_subset: int | None = None  # number of test points kept, a seeded subset (None: all)
