@@ -9,7 +9,7 @@ from vicinal.eval.plots import bar_chart, learning_curves
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge
 from .reporting import image, markdown_table, mean, pct
-from .runs import RunRecord, Variant, finals, run_variants, tested_history
+from .runs import Variant, finals, run_variants, tested_history
 
 PAPER_ALPHA = 1.0  # the α of the paper's CIFAR table
 

@@ -47,7 +47,7 @@ SETTINGS = {
     # The regime of PAPER.md's note: a 5,120-image subset where ERM does memorize the wrong labels.
     "quick": MemorizationSettings(
         base=dict(dataset="fashion-mnist", model="fastcnn", train_subset=5120, test_subset=2000, batch_size=128,
-                  augment_flip=True, eval_every=2, **_step(30)),
+                  augment_flip=True, eval_every=2, **_step(40)),
         noise_levels=(0.5,)),
     "paper": MemorizationSettings(
         base=dict(dataset="cifar10", model="preact_resnet18", batch_size=128, augment_crop=4, augment_flip=True,
