@@ -108,6 +108,7 @@ def test_tabular_runs_a_users_csv(tmp_path: Path) -> None:
     (dict(name="gan", preset="smoke", seeds=0), "seeds must be ≥ 1"),
     (dict(name="gan", preset="smoke", seeds=[-1]), "seeds must be a non-empty list"),
     (dict(name="gan", preset="smoke", options={"colour": "red"}), r"options \['colour'\] are not settings"),
+    (dict(name="all", preset="smoke", options={"colour": "red"}), "are not settings of any experiment"),
 ])
 def test_run_experiment_rejects_bad_arguments(tmp_path: Path, kwargs: dict, match: str) -> None:
     name = kwargs.pop("name")

@@ -1,4 +1,4 @@
-"""The `adversarial` experiment: white-box and black-box FGSM / I-FGSM on ERM and mixup models (arXiv 1710.09412 §3.5)."""
+"""The `adversarial` experiment: white- and black-box FGSM / I-FGSM on ERM and mixup (arXiv 1710.09412 §3.5)."""
 
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ def run(ctx: Context, settings: AdversarialSettings) -> Findings:
                              f"{e / m:.2f}" if m > 0 else "—"))
     md = markdown_table(["attack", "ε (pixels)", "ERM top-1 error %", "mixup top-1 error %",
                          "ERM / mixup error"], rows)
-    series = {f"{t} {b}-box {a}": ([255 * e for e in settings.eps], [100 * mean(table[t, b, a, e]) for e in settings.eps])
+    xs = [255 * e for e in settings.eps]
+    series = {f"{t} {b}-box {a}": (xs, [100 * mean(table[t, b, a, e]) for e in settings.eps])
               for t in ("ERM", "mixup") for b in ("white", "black") for a in ("fgsm", "ifgsm")}
     chart = line_chart(series, path=ctx.out / "adversarial_error.png", title="top-1 error under attack",
                        xlabel="ε (pixel levels of 255)", ylabel="top-1 error %")
@@ -109,7 +110,8 @@ def run(ctx: Context, settings: AdversarialSettings) -> Findings:
             f"paper's '×' as the ratio of top-1 errors"))
     base = settings.base
     return Findings(
-        setting={"data": f"{base['dataset']}, {base.get('train_subset') or 'all'} training images; {n} test images attacked",
+        setting={"data": f"{base['dataset']}, {base.get('train_subset') or 'all'} training images; "
+                         f"{n} test images attacked",
                  "models": f"{base['model']}: ERM, mixup α={settings.alpha:g}, and a separate ERM model "
                            f"(seed + {SOURCE_SEED_OFFSET}) as the black-box source",
                  "attacks": f"FGSM and I-FGSM ({settings.steps} steps of 1.25·ε/steps), in pixel space [0, 1] "

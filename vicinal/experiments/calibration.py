@@ -1,4 +1,4 @@
-"""The `calibration` experiment: ECE and reliability diagrams, ERM vs mixup, clean and noisy labels (arXiv 1905.11001)."""
+"""The `calibration` experiment: ECE and reliability, ERM vs mixup, clean and noisy labels (arXiv 1905.11001)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `generalization` experiment: ERM vs a mixup α sweep, CutMix, Manifold Mixup, label smoothing (arXiv 1710.09412 §3.2)."""
+"""The `generalization` experiment: ERM vs mixup (α sweep), CutMix, Manifold Mixup, LS (arXiv 1710.09412 §3.2)."""
 
 from __future__ import annotations
 

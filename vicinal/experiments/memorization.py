@@ -26,7 +26,8 @@ def variants(noise: float, settings: MemorizationSettings) -> tuple[Variant, ...
     return (
         Variant("erm", "ERM", dict(alpha=0.0)),
         Variant("erm_dropout", f"ERM + dropout p={best['dropout']:g}", dict(alpha=0.0, dropout=best["dropout"])),
-        Variant(f"mixup_a{settings.small_alpha:g}", f"mixup α={settings.small_alpha:g}", dict(alpha=settings.small_alpha)),
+        Variant(f"mixup_a{settings.small_alpha:g}", f"mixup α={settings.small_alpha:g}",
+                dict(alpha=settings.small_alpha)),
         Variant("mixup_a8", "mixup α=8", dict(alpha=8.0)),
         Variant("mixup_a32", "mixup α=32", dict(alpha=32.0)),
         Variant("mixup_dropout", f"mixup α={a:g} + dropout p={p:g}", dict(alpha=a, dropout=p)),

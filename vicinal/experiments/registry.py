@@ -19,14 +19,16 @@ def _experiment(module, name: str, title: str, source: str) -> Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
-    _experiment(generalization, "generalization", "Generalization: ERM vs mixup, CutMix, Manifold Mixup, label smoothing",
+    _experiment(generalization, "generalization",
+                "Generalization: ERM vs mixup, CutMix, Manifold Mixup, label smoothing",
                 "§3.1–3.2, Tables 1–2 (CIFAR)"),
     _experiment(memorization, "memorization", "Memorization of corrupted labels: ERM, dropout, mixup",
                 "§3.4, Table 2 of the corrupted-label study"),
     _experiment(adversarial, "adversarial", "Robustness to adversarial examples: FGSM and I-FGSM, white and black box",
                 "§3.5"),
     _experiment(tabular, "tabular", "Tabular data: the UCI protocol, ERM vs mixup", "§3.6"),
-    _experiment(gan, "gan", "Stabilizing GANs on 2-D toy data: vanilla vs mixup discriminator", "§3.7 and the official demo"),
+    _experiment(gan, "gan", "Stabilizing GANs on 2-D toy data: vanilla vs mixup discriminator",
+                "§3.7 and the official demo"),
     _experiment(ablation, "ablation", "Ablations: what part of mixup matters", "§3.8"),
     _experiment(calibration, "calibration", "Calibration: ECE and reliability, ERM vs mixup, clean and noisy labels",
                 "Thulasidasan et al. 2019, arXiv 1905.11001"),
@@ -70,7 +72,8 @@ def run_experiment(name: str, *, preset: str, out: str | Path | None = None, dev
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
                    quiet: bool = False, options: Mapping[str, Any] | None = None) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`; write report.md, results.json and plots
-    under `out` (None: runs/reproduce/<name>-<preset>); return the report's path. Prints only progress lines (stderr) unless `quiet`.
+    under `out` (None: runs/reproduce/<name>-<preset>); return the report's path. Prints only progress
+    lines (stderr) unless `quiet`.
 
     seeds: None = the preset's default, an int n = seeds 0..n−1, or an explicit list of seeds.
     options: fields of the experiment's settings to change, e.g. {"datasets": ("csv:abalone.csv:rings",)}
@@ -80,6 +83,10 @@ def run_experiment(name: str, *, preset: str, out: str | Path | None = None, dev
     check_choice("preset", preset, PRESETS)
     out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
     if name == "all":
+        known = {f.name for e in EXPERIMENTS.values() for f in fields(e.settings[preset])}
+        unknown = sorted(set(options or {}) - known)
+        if unknown:
+            raise ValueError(f"options {unknown} are not settings of any experiment; expected some of {sorted(known)}")
         entries = []
         for experiment_name, experiment in EXPERIMENTS.items():
             watch = Stopwatch()

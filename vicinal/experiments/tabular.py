@@ -33,8 +33,8 @@ DEFAULT_SEEDS = {"smoke": (0, 1), "quick": (0, 1, 2, 3, 4), "paper": tuple(range
 
 
 def run(ctx: Context, settings: TabularSettings) -> Findings:
-    chosen = (Variant("erm", "ERM", dict(alpha=0.0)), Variant(f"mixup_a{settings.alpha:g}", f"mixup α={settings.alpha:g}",
-                                                              dict(alpha=settings.alpha)))
+    chosen = (Variant("erm", "ERM", dict(alpha=0.0)),
+              Variant(f"mixup_a{settings.alpha:g}", f"mixup α={settings.alpha:g}", dict(alpha=settings.alpha)))
     rows, results, bars, better, worse = [], {}, {}, 0, 0
     for name in settings.datasets:
         base = {**PROTOCOL, "dataset": name, "epochs": settings.epochs}
