@@ -57,8 +57,9 @@ def run(ctx: Context, settings: TabularSettings) -> Findings:
     table = markdown_table(["data set", "ERM test error %", f"mixup α={settings.alpha:g} test error %",
                             "mixup vs ERM"], rows)
     measured = better + worse + sum(1 for r in rows if r[3] == "same (within noise)")
+    # reproduced: never worse and better on at least half; partly: never worse, or better more often than worse
     status = ("reproduced" if worse == 0 and better >= measured / 2 else
-              "partly" if better > worse else "not reproduced") if measured else "not measured"
+              "partly" if worse == 0 or better > worse else "not reproduced") if measured else "not measured"
     chart = bar_chart(bars or {"none": [0.0]}, path=ctx.out / "tabular_error.png",
                       title="UCI test error, mean ± std over seeded splits", ylabel="test error %")
     return Findings(
