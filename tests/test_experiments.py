@@ -73,6 +73,7 @@ def test_smoke_writes_report_results_and_plots(smoke_all: Path, name: str) -> No
         assert verdict["evidence"] in report
     for key in ("data", "seeds", "wall-clock time", "command"):
         assert key in results["setting"]
+    assert '"config"' in json.dumps(results["results"])  # every run's resolved config is kept
 
 
 @pytest.mark.slow
