@@ -83,3 +83,15 @@ def test_short_gan_run_is_seeded_and_restores_threads(method: str, lam_dist: str
     assert all(torch.equal(a.samples[s], b.samples[s]) for s in a.samples)
     other = train_gan(GanConfig(**{**config.__dict__, "seed": 1}))
     assert not torch.equal(a.samples[6], other.samples[6])
+
+
+def test_lambda_draws_follow_their_distribution() -> None:
+    from vicinal.experiments.gan_train import draw_lambda
+
+    gen = torch.Generator().manual_seed(0)
+    uniform = draw_lambda(GanConfig(lam_dist="uniform", mix_max=0.5), 20000, gen)
+    assert uniform.shape == (20000, 1) and 0 <= float(uniform.min()) and float(uniform.max()) <= 0.5
+    assert float(uniform.mean()) == pytest.approx(0.25, abs=0.005)
+    beta = draw_lambda(GanConfig(lam_dist="beta", alpha=0.2), 20000, gen)
+    assert float(beta.mean()) == pytest.approx(0.5, abs=0.01)
+    assert float(beta.var()) == pytest.approx(1 / (4 * (2 * 0.2 + 1)), abs=0.01)  # Beta(α, α) variance
