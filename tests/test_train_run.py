@@ -128,3 +128,17 @@ def test_deterministic_same_seed_same_weights_other_seed_other_weights(tmp_path)
     first, other = weights(runs[0].model), weights(runs[2].model)
     assert any(not torch.equal(first[k], other[k]) for k in first)
     assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
+
+
+def test_threads_apply_during_the_run_and_are_restored(tmp_path, monkeypatch):
+    seen = []
+    real = trainer_module.vicinal_step
+
+    def step(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "vicinal_step", step)
+    before = torch.get_num_threads()
+    train(tabular_config(tmp_path / "r", epochs=1, threads=2))
+    assert set(seen) == {2} and torch.get_num_threads() == before

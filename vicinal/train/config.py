@@ -56,6 +56,7 @@ class TrainConfig:
     # run
     seed: int = 0  # seed of every random draw (data subset, labels, model init, mixing, augmentation)
     device: str = "auto"  # auto (cuda, then mps, then cpu), or a torch device string
+    threads: int = 0  # CPU threads torch uses during the run (0: torch's default, all cores)
     precision: Precision = "auto"  # auto (bf16 autocast where it is faster), fp32 or bf16
     deterministic: bool = False  # torch.use_deterministic_algorithms and seeded everything
     out: str | None = None  # run folder (None: runs/<dataset>-<model>-a<alpha>-s<seed>)
@@ -171,6 +172,7 @@ def validate(config: TrainConfig) -> None:
             torch.device(c.device)
         except (RuntimeError, ValueError):
             raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
+    _check_int("threads", c.threads, low=0)
     _check_choice("precision", c.precision, Precision)
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)

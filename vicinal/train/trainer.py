@@ -86,6 +86,18 @@ def _check_compatible(config: TrainConfig, stored: dict, world_size: int, stored
 
 
 @contextlib.contextmanager
+def _threads(count: int):
+    """Run with ``count`` CPU threads (0: torch's setting), restored afterwards."""
+    previous = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def _determinism(config: TrainConfig):
     """--deterministic: deterministic kernels and every global RNG seeded; restored afterwards."""
     if not config.deterministic:
@@ -118,7 +130,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> Result:
         device = torch.device("cuda", ctx.local_rank)
     cuda = [device.index or 0] if device.type == "cuda" else []
     try:
-        with _determinism(config), torch.random.fork_rng(devices=cuda):  # the caller's global RNG is left alone
+        # fork_rng: the caller's global RNG is left alone
+        with _threads(config.threads), _determinism(config), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(derive_seed(config.seed, "global", ctx.rank))  # dropout: differs by rank
             result = _Run(config, device, ctx, resume).fit()
     except BaseException:
