@@ -84,7 +84,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 def test_smoke_compare_end_to_end_prints_the_report_path_last(capsys, tmp_path):
     out_dir = tmp_path / "cmp"
-    code, out, err = _run(capsys, "compare", "--preset", "smoke", "--quiet", "--out", str(out_dir))
+    code, out, err = _run(capsys, "compare", "--preset", "smoke", "--quiet", "--threads", "1", "--out", str(out_dir))
     assert code == 0, err
     report = out_dir / "report.md"
     assert out.strip().splitlines()[-1] == str(report)

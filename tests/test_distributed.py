@@ -19,7 +19,7 @@ from vicinal.train import config_from_preset, load_checkpoint, resume_config, tr
 ROOT = Path(__file__).resolve().parent.parent
 # digits + the paper's MLP (no batch norm): 22 global batches of 64 an epoch
 OPTIONS = dict(dataset="digits", model="mlp", batch_size=64, epochs=2, lr=0.05, alpha=0.0, augment_flip=False,
-               train_subset=None, test_subset=None, quiet=True)
+               train_subset=None, test_subset=None, quiet=True, threads=1)
 
 
 def _free_port() -> int:

@@ -76,7 +76,7 @@ def test_resume_errors(tmp_path):
 
 
 CLI_OPTIONS = dict(dataset="fashion-mnist", model="fastcnn", train_subset=512, test_subset=128, batch_size=64,
-                   epochs=3, lr=0.05, alpha=1.0, augment_flip=True, quiet=True)
+                   epochs=3, lr=0.05, alpha=1.0, augment_flip=True, quiet=True, threads=1)
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])

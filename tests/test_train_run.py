@@ -140,5 +140,6 @@ def test_threads_apply_during_the_run_and_are_restored(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainer_module, "vicinal_step", step)
     before = torch.get_num_threads()
-    train(tabular_config(tmp_path / "r", epochs=1, threads=2))
-    assert set(seen) == {2} and torch.get_num_threads() == before
+    wanted = 1 if before != 1 else 2
+    train(tabular_config(tmp_path / "r", epochs=1, threads=wanted))
+    assert set(seen) == {wanted} and torch.get_num_threads() == before
