@@ -106,3 +106,36 @@ def test_safetensors_export_round_trip(tmp_path):
     loaded = load_file(path)
     for k, v in model.state_dict().items():
         assert torch.equal(loaded[k], v)
+
+
+def _real_checkpoint_bytes(tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("ck") / "checkpoint.pt"
+    save_checkpoint({"model": {"w": torch.arange(64.0)}, "step": 3, "history": [{"epoch": 1}]}, path)
+    return path.read_bytes()
+
+
+def test_fuzzed_checkpoints_load_or_raise_value_error(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    original = _real_checkpoint_bytes(tmp_path_factory)
+    folder = tmp_path_factory.mktemp("fuzz")
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(cut=st.integers(0, len(original)), flips=st.lists(st.tuples(st.integers(0, len(original) - 1),
+                                                                        st.integers(1, 255)), max_size=4),
+           junk=st.binary(max_size=64))
+    def check(cut, flips, junk):
+        data = bytearray(original[:cut] + junk)
+        for pos, xor in flips:
+            if pos < len(data):
+                data[pos] ^= xor
+        path = folder / "checkpoint.pt"
+        path.write_bytes(bytes(data))
+        try:
+            state = load_checkpoint(path)
+        except ValueError:
+            return
+        assert state["format"] == "vicinal-checkpoint-1"
+
+    check()

@@ -76,8 +76,8 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         lines = [ln.strip() for ln in str(e).splitlines() if "unsupported" in ln.lower() or "WeightsUnpickler" in ln]
         raise ValueError(f"checkpoint {str(path)!r} refused: it needs more than weights_only loading allows "
                          f"({lines[0] if lines else type(e).__name__})") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: {e}") from None
+    except Exception as e:  # a damaged file fails in many ways (zip, pickle, storage): all mean "unreadable"
+        raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: {type(e).__name__}: {e}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a vicinal checkpoint: expected format {FORMAT!r}")
     return state
