@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import math
 
 import pytest
@@ -143,3 +144,10 @@ def test_threads_apply_during_the_run_and_are_restored(tmp_path, monkeypatch):
     wanted = 1 if before != 1 else 2
     train(tabular_config(tmp_path / "r", epochs=1, threads=wanted))
     assert set(seen) == {wanted} and torch.get_num_threads() == before
+
+
+def test_default_run_folders_never_collide(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = train(tabular_config(None, epochs=1)).run_dir
+    second = train(tabular_config(None, epochs=1)).run_dir
+    assert first != second and first.parent == second.parent == Path("runs")

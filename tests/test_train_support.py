@@ -14,7 +14,8 @@ SUBPROCESS_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 def tabular_config(out, **changes) -> TrainConfig:
     """scikit-learn's digits with the paper's tabular MLP: 22 steps an epoch, milliseconds each."""
     base = dict(dataset="digits", model="mlp", batch_size=64, epochs=2, lr=0.05, schedule="onecycle",
-                weight_decay=1e-4, alpha=1.0, quiet=True, threads=1, out=str(out))
+                weight_decay=1e-4, alpha=1.0, quiet=True, threads=1,
+                out=None if out is None else str(out))
     return TrainConfig(**{**base, **changes})
 
 
@@ -22,7 +23,7 @@ def image_config(out, **changes) -> TrainConfig:
     """Fashion-MNIST, 256 training images, fastcnn: 4 steps an epoch."""
     base = dict(dataset="fashion-mnist", model="fastcnn", train_subset=256, test_subset=256, batch_size=64,
                 epochs=2, lr=0.05, alpha=1.0, augment_flip=True, augment_crop=2, quiet=True, threads=1,
-                out=str(out))
+                out=None if out is None else str(out))
     return TrainConfig(**{**base, **changes})
 
 

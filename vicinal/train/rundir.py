@@ -23,10 +23,14 @@ def _slug(text: str) -> str:
 
 
 def default_run_dir(config: TrainConfig, *, prefix: str = "") -> Path:
-    """runs/<prefix><dataset>-<model>-a<alpha>-s<seed>-<UTC time>."""
+    """runs/<prefix><dataset>-<model>-a<alpha>-s<seed>-<UTC time>, with -2, -3, ... if that folder exists."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    name = f"{prefix}{_slug(config.dataset)}-{config.model}-a{config.alpha:g}-s{config.seed}-{stamp}"
-    return Path("runs") / name
+    base = Path("runs") / f"{prefix}{_slug(config.dataset)}-{config.model}-a{config.alpha:g}-s{config.seed}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def git_revision() -> str | None:
