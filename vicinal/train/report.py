@@ -12,8 +12,8 @@ from vicinal.train.rundir import REPORT_NAME
 CURVES_NOTE = ("Learning curves: test error and training loss after each epoch (mean over seeds, band ± one std); "
                "training loss is measured on the mixed batches, so mixup's is higher by design.")
 RELIABILITY_NOTE = ("Reliability diagram: accuracy of the test predictions per confidence bin (15 bins) against the "
-                    "diagonal of perfect calibration; hatched red is the gap to the mean confidence of the bin (above the "
-                    "bar: over-confident). ECE in each title.")
+                    "diagonal of perfect calibration; hatched red is the gap to the bin's mean confidence "
+                    "(above the bar: over-confident). ECE in each title.")
 
 
 def label_of(alpha: float, method: str = "mixup") -> str:
