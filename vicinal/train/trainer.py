@@ -302,8 +302,8 @@ class _Run:
             if mid_epoch and (stopping or periodic):
                 self._add_sums(loss_sum, err_sum, count, time.perf_counter() - start)
                 loss_sum.zero_(), err_sum.zero_()
-                count, start = 0, time.perf_counter()
                 self._save()
+                count, start = 0, time.perf_counter()  # checkpoint writing is not training time
                 if stopping:
                     raise TrainingInterrupted(self._signal(stop), str(self.run_dir))
             stop_at_end = stop_at_end or (stopping and not mid_epoch)
