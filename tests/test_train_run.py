@@ -151,3 +151,22 @@ def test_default_run_folders_never_collide(tmp_path, monkeypatch):
     first = train(tabular_config(None, epochs=1)).run_dir
     second = train(tabular_config(None, epochs=1)).run_dir
     assert first != second and first.parent == second.parent == Path("runs")
+
+
+def test_mixup_off_for_the_last_epochs_and_mix_prob(tmp_path, monkeypatch):
+    flags = []
+    real = trainer_module.vicinal_step
+
+    def step(*args, **kwargs):
+        flags.append(kwargs["mixing"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "vicinal_step", step)
+    train(tabular_config(tmp_path / "off", epochs=3, mixup_off_epochs=1))
+    assert flags == [True] * 44 + [False] * 22  # 22 steps an epoch
+    flags.clear()
+    train(tabular_config(tmp_path / "prob", epochs=3, mix_prob=0.5))
+    assert 0.3 < sum(flags) / len(flags) < 0.7
+    flags.clear()
+    train(tabular_config(tmp_path / "erm", epochs=1, alpha=0.0))
+    assert not any(flags)
