@@ -12,6 +12,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+import vicinal.train.step as step_module
 import vicinal.train.trainer as trainer_module
 from test_train_support import SUBPROCESS_ENV, assert_same_weights, cli_args, tabular_config, weights
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
@@ -52,7 +53,19 @@ def _worker(rank: int, world_size: int, port: int, root: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world_size)  # shared by the three runs below
     try:
         config = tabular_config(Path(root) / "full", alpha=1.0, epochs=2, label_noise=0.1)
-        train(config)
+        real_mixup, drawn = step_module.mixup, []
+
+        def recording(*args, **kwargs):
+            batch = real_mixup(*args, **kwargs)
+            drawn.append((batch.lam.clone(), batch.index.clone()))
+            return batch
+
+        step_module.mixup = recording
+        try:
+            train(config)
+        finally:
+            step_module.mixup = real_mixup
+        torch.save(drawn, Path(root) / f"draws{rank}.pt")
         real, calls = trainer_module.vicinal_step, []
 
         def crashing(*args, **kwargs):
@@ -79,5 +92,10 @@ def test_two_rank_mixup_run_resumes_exactly(tmp_path):
     resumed = load_checkpoint(tmp_path / "crashed" / "checkpoint.pt")
     assert full["step"] == resumed["step"] == 44 and full["world_size"] == 2
     assert_same_weights(resumed["model"], full["model"])
+    draws = [torch.load(tmp_path / f"draws{rank}.pt", weights_only=True) for rank in (0, 1)]
+    assert len(draws[0]) == 44
+    for (lam0, index0), (lam1, index1) in zip(*draws):  # one λ and one pairing per global step
+        assert torch.equal(lam0, lam1) and torch.equal(index0, index1)
+    assert len({float(lam) for lam, _ in draws[0]}) > 1
     history = [r["train_loss"] for r in full["history"]]
     assert history == [r["train_loss"] for r in resumed["history"]]
