@@ -170,3 +170,10 @@ def test_mixup_off_for_the_last_epochs_and_mix_prob(tmp_path, monkeypatch):
     flags.clear()
     train(tabular_config(tmp_path / "erm", epochs=1, alpha=0.0))
     assert not any(flags)
+
+
+def test_eval_every_skips_test_metrics_but_always_evaluates_the_last_epoch(tmp_path):
+    result = train(tabular_config(tmp_path / "r", epochs=3, eval_every=2))
+    assert [r["test_error"] is None for r in result.history] == [True, False, False]
+    assert result.final["test_error"] == result.history[-1]["test_error"]
+    assert (tmp_path / "r" / "report.md").exists()
