@@ -128,6 +128,8 @@ def test_judge_rules() -> None:
     assert judge_direction(0.1, noise=0.05) == "reproduced"
     assert judge_direction(0.01, noise=0.05) == "partly"
     assert judge_direction(-0.01) == "not reproduced"
+    assert judge_direction(0.03) == "partly"  # a single seed (no noise estimate) still needs MIN_EFFECT
+    assert judge(0.04, 0.04) == "partly"
 
 
 def test_relative_gain_and_noise() -> None:

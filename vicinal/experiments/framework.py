@@ -81,14 +81,19 @@ def relative_gain(baseline: float, other: float) -> float:
     return (baseline - other) / baseline
 
 
+MIN_EFFECT = 0.05  # an effect must exceed this (and the seed noise) to count as shown, e.g. 5 % relative
+
+
 def judge(ours: float, paper: float, *, noise: float = 0.0, factor: float = 2.0) -> Status:
     """Compare our effect with the paper's (both signed, positive = the paper's direction).
 
-    reproduced: same direction, beyond `noise`, and within `factor` of the paper's relative size;
-    partly: same direction but weaker than `noise` or of a rather different size; not reproduced otherwise.
+    reproduced: same direction, beyond max(`noise`, MIN_EFFECT), and within `factor` of the paper's
+    relative size; partly: same direction but weaker than that or of a rather different size;
+    not reproduced otherwise.
     """
     if not math.isfinite(ours):
         return "not measured"
+    noise = max(noise, MIN_EFFECT) if math.isfinite(noise) else MIN_EFFECT
     if paper == 0:
         return "reproduced" if abs(ours) <= noise else "not reproduced"
     direction = ours * math.copysign(1.0, paper)
@@ -101,9 +106,11 @@ def judge(ours: float, paper: float, *, noise: float = 0.0, factor: float = 2.0)
 
 
 def judge_direction(ours: float, *, noise: float = 0.0) -> Status:
-    """For a claim with a direction but no size: positive beyond `noise` = reproduced, positive = partly."""
+    """For a claim with a direction but no size: positive beyond max(`noise`, MIN_EFFECT) = reproduced,
+    positive = partly."""
     if not math.isfinite(ours):
         return "not measured"
+    noise = max(noise, MIN_EFFECT) if math.isfinite(noise) else MIN_EFFECT
     if ours > noise:
         return "reproduced"
     return "partly" if ours > 0 else "not reproduced"
