@@ -87,7 +87,8 @@ def run(ctx: Context, settings: AdversarialSettings) -> Findings:
     def ratio(a: float, b: float) -> str:
         return f"{a / b:.2f}" if b > 0 else "—"
 
-    rows = [("clean", "—", pct(table["ERM", "clean", "-", 0.0]), pct(table["mixup", "clean", "-", 0.0]), "—", "—")]
+    rows = [("clean", "—", pct(table["ERM", "clean", "-", 0.0]), pct(table["mixup", "clean", "-", 0.0]), "—",
+             "—")]
     for box in ("white", "black"):
         for attack in ("fgsm", "ifgsm"):
             for eps in settings.eps:
