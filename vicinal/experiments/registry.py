@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
-from .framework import PRESETS, Context, Experiment, Stopwatch, check_choice
+from .framework import PRESETS, Context, Experiment, Preset, Stopwatch, check_choice
 from .reporting import write_index, write_report
 
 
@@ -68,7 +68,7 @@ def _with_options(settings: Any, options: Mapping[str, Any] | None, name: str) -
     return replace(settings, **values)
 
 
-def run_experiment(name: str, *, preset: str, out: str | Path | None = None, device: str | None = None,
+def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, device: str | None = None,
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
                    quiet: bool = False, options: Mapping[str, Any] | None = None) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`; write report.md, results.json and plots
