@@ -184,7 +184,7 @@ def validate(config: TrainConfig) -> None:
 PRESETS: dict[str, dict] = {
     "smoke": dict(dataset="fashion-mnist", model="fastcnn", train_subset=1024, test_subset=512, epochs=3,
                   batch_size=64, lr=0.05, schedule="onecycle", alpha=0.4, augment_flip=True),
-    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=4, batch_size=256, lr=0.2,
+    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=6, batch_size=256, lr=0.2,
                   schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
                   augment_flip=True, eval_every=1),
     "standard": dict(dataset="fashion-mnist", model="fastcnn", epochs=40, batch_size=256, lr=0.2,
