@@ -113,15 +113,20 @@ def test_reproduce_delegates_to_the_experiments_layer(capsys, monkeypatch, tmp_p
 
     seen = {}
 
-    def fake(name, *, preset, out, device=None, data_dir=None):
-        seen.update(name=name, preset=preset, out=out, device=device, data_dir=data_dir)
+    def fake(name, **kwargs):
+        seen.clear()
+        seen.update(name=name, **kwargs)
         return tmp_path / "report.md"
 
     monkeypatch.setattr(vicinal.experiments, "run_experiment", fake, raising=False)
     code, out, _ = _run(capsys, "reproduce", "memorization", "--preset", "smoke", "--out", str(tmp_path),
                         "--device", "cpu")
     assert code == 0 and out.strip().splitlines()[-1] == str(tmp_path / "report.md")
-    assert seen == dict(name="memorization", preset="smoke", out=str(tmp_path), device="cpu", data_dir=None)
+    assert seen == dict(name="memorization", preset="smoke", out=str(tmp_path), device="cpu", data_dir=None,
+                        seeds=None, quiet=False, options=None)
+    code, _, _ = _run(capsys, "reproduce", "tabular", "--seeds", "3", "--quiet", "--datasets", "iris", "csv:a.csv:y")
+    assert code == 0
+    assert (seen["seeds"], seen["quiet"], seen["options"]) == (3, True, {"datasets": ("iris", "csv:a.csv:y")})
 
     def refuse(name, **kwargs):
         raise ValueError(f"experiment {name!r} is unknown")

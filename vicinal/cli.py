@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--out", default=None, help="output folder")
     repro.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
     repro.add_argument("--data-dir", default=None, help="folder holding the data files")
+    repro.add_argument("--seeds", type=int, default=None, metavar="N",
+                       help="seeds 0..N-1 per setting (default: the preset's)")
+    repro.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                       help="data sets of the tabular experiment, e.g. iris csv:abalone.csv:rings "
+                            "(default: the preset's)")
+    repro.add_argument("--quiet", action="store_true", help="no progress lines")
     repro.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of errors")
     return parser
@@ -143,8 +149,9 @@ def _run(args: argparse.Namespace) -> str:
     if args.command == "reproduce":
         from vicinal.experiments import run_experiment  # lazy: the experiments layer may not be installed
 
+        options = {"datasets": tuple(args.datasets)} if args.datasets else None
         return str(run_experiment(args.experiment, preset=args.preset, out=args.out, device=args.device,
-                                  data_dir=args.data_dir))
+                                  data_dir=args.data_dir, seeds=args.seeds, quiet=args.quiet, options=options))
     overrides = _overrides(args)
     if args.command == "train":
         if args.resume is not None:
