@@ -1,34 +1,11 @@
-"""vicinal: mixup and vicinal risk minimization for PyTorch (Zhang et al., ICLR 2018, arXiv 1710.09412)."""
+"""vicinal: mixup and vicinal risk minimization for PyTorch (Zhang et al., ICLR 2018, arXiv 1710.09412).
 
-from .core import (
-    MixedBatch,
-    Mixup,
-    cutmix,
-    manifold_mixup,
-    mix,
-    mixup,
-    mixup_cross_entropy,
-    sample_boxes,
-    sample_lambda,
-    sample_pairing,
-    soft_cross_entropy,
-    to_soft_targets,
-)
+The top level is the mixing core (`vicinal.core`); data, models, eval, train and experiments are subpackages.
+"""
+
+from .core import *  # noqa: F403 - the core's public API is the package's
+from .core import __all__ as _core_all
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MixedBatch",
-    "Mixup",
-    "__version__",
-    "cutmix",
-    "manifold_mixup",
-    "mix",
-    "mixup",
-    "mixup_cross_entropy",
-    "sample_boxes",
-    "sample_lambda",
-    "sample_pairing",
-    "soft_cross_entropy",
-    "to_soft_targets",
-]
+__all__ = ["__version__", *_core_all]
