@@ -32,15 +32,15 @@ def mix_rows(
     One gather and one fused lerp: torch.lerp(a, b, w) = a + w·(b − a), so lerp(t[index], t, λ)
     = λ·t + (1−λ)·t[index]. Out of place, the gathered copy is the result buffer; with `out=`, the
     gather writes straight into it; in place, the partners are gathered first (they would otherwise
-    be overwritten) and lerped into t. The gather is advanced indexing (`t[index]`, the aten.index
-    kernel): on CPU it copies whole rows, where index_select was several times slower for large rows.
+    be overwritten) and lerped into t. The gather is `index_select`: on a quiet 2-core CPU it took
+    about half the time of advanced indexing (`t[index]`) on both benchmark batches.
     """
     weight = lam if lam.ndim == 0 else lam.to(t.dtype).view(-1, *([1] * (t.ndim - 1)))
     if inplace:
-        return t.lerp_(t[index], 1 - weight)
+        return t.lerp_(t.index_select(0, index), 1 - weight)
     if out is not None:
-        return torch.ops.aten.index.Tensor_out(t, [index], out=out).lerp_(t, weight)
-    return t[index].lerp_(t, weight)
+        return torch.index_select(t, 0, index, out=out).lerp_(t, weight)
+    return t.index_select(0, index).lerp_(t, weight)
 
 
 def mix(
