@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from vicinal.core._checks import MixMode, Pairing  # the core's own lists of mixing modes and pairings
+from vicinal.core import MixMode, Pairing  # the core's own lists of mixing modes and pairings
 
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
