@@ -1,5 +1,6 @@
 """Tests of the pure mix() and of mixup() (Zhang et al., arXiv 1710.09412): invariants, options, errors."""
 
+import importlib
 import math
 
 import pytest
@@ -113,6 +114,37 @@ def test_inplace_and_out_equal_the_out_of_place_result(per_sample, pairing, dtyp
     torch.testing.assert_close(into.inputs, fresh.inputs, atol=0, rtol=0)
     torch.testing.assert_close(mutable.double(), reference(x, fresh.lam, fresh.index), atol=tol, rtol=tol)
     assert torch.equal(inplace.targets, fresh.targets)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_large_rows_mixed_row_by_row_equal_the_fused_path(per_sample, dtype, channels_last, monkeypatch):
+    # Rows of 3×160×160 = 76,800 elements take the CPU row-by-row path; a huge threshold forces the fused one.
+    core_mix = importlib.import_module("vicinal.core.mix")  # the module, not the function vicinal.core.mix
+
+    x, y = batch((5, 3, 160, 160), dtype)
+    if channels_last:
+        x = x.to(memory_format=torch.channels_last)
+    assert x[0].numel() >= core_mix.ROWWISE_MIN_ELEMENTS
+    options = dict(alpha=1.0, num_classes=5, per_sample=per_sample)
+    rowwise = mixup(x, y, generator=gen(3), **options)
+    buffer = torch.empty_like(x)
+    into = mixup(x, y, generator=gen(3), out=buffer, **options)
+    monkeypatch.setattr(core_mix, "ROWWISE_MIN_ELEMENTS", 1 << 40)
+    fused = mixup(x, y, generator=gen(3), **options)
+    assert torch.equal(rowwise.inputs, fused.inputs) and torch.equal(into.inputs, fused.inputs)
+    assert into.inputs.data_ptr() == buffer.data_ptr()
+    tol = TOLERANCE[dtype]
+    torch.testing.assert_close(rowwise.inputs.double(), reference(x, rowwise.lam, rowwise.index), atol=tol, rtol=tol)
+
+
+def test_large_rows_that_need_gradients_keep_the_graph():
+    x, y = batch((3, 2, 200, 200))
+    x.requires_grad_(True)
+    mixed = mixup(x, y, alpha=1.0, num_classes=5, generator=gen(0))
+    mixed.inputs.sum().backward()  # every row of x feeds λ + (1 − λ) of itself into the sum
+    torch.testing.assert_close(x.grad, torch.ones_like(x))
 
 
 def test_same_seed_same_batch_other_seed_other_batch():

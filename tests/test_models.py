@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from vicinal.models import MODELS, FastCNN, Normalize, build_model, list_models
+from vicinal.models import MODELS, FastCNN, Normalize, build_model, is_model_name, list_models
 
 # (in_channels, image_size) per model: small inputs, so the big models run fast.
 SMALL_INPUTS = {
@@ -87,6 +87,9 @@ def test_depth_and_width_by_name_or_keyword():
     assert len(by_name.group1) == 2 and by_name.group3[0].conv1.out_channels == 128
     dense = build_model("densenet_bc_40", num_classes=10, image_size=8, growth_rate=12)
     assert len([m for m in dense.block1 if type(m).__name__ == "Bottleneck"]) == 6
+    assert build_model("fastcnn48", num_classes=10, in_channels=1, image_size=28).stem[0].out_channels == 48
+    assert is_model_name("fastcnn48") and is_model_name("wide_resnet16_2") and is_model_name("mlp")
+    assert not is_model_name("fastcnn_48") and not is_model_name("resnet50") and not is_model_name(None)
 
 
 def test_fastcnn_width_and_any_input_shape():

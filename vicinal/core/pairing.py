@@ -41,13 +41,26 @@ def sample_pairing(
         got = None if features is None else tuple(features.shape)
         raise ValueError(f"pairing {pairing!r} needs features with batch size {batch_size}, got {got}")
 
-    rows = torch.arange(batch_size, device=device)
+    return draw_partners(pairing, batch_size, gen, device, labels=labels, features=features, knn_k=knn_k)
+
+
+def draw_partners(
+    pairing: str,
+    batch_size: int,
+    gen: torch.Generator,
+    device: torch.device,
+    *,
+    labels: torch.Tensor | None,
+    features: torch.Tensor | None,
+    knn_k: int,
+) -> torch.Tensor:
+    """sample_pairing without validation, for callers that checked every argument."""
     if pairing == "permutation":
         return torch.randperm(batch_size, generator=gen, device=gen.device).to(device)
     if pairing == "flip":
-        return rows.flip(0)
+        return torch.arange(batch_size - 1, -1, -1, device=device)
     if pairing == "roll":
-        return (rows - 1) % max(batch_size, 1)
+        return (torch.arange(batch_size, device=device) - 1) % max(batch_size, 1)
     if pairing == "same_class":
         return _permutation_within_classes(labels.to(device), gen)
     return _knn_partners(features.to(device), labels, knn_k, gen, same_class=pairing == "same_class_knn")

@@ -34,10 +34,18 @@ def sample_lambda(
     shape = (size,) if isinstance(size, int) else tuple(size)
     if any(not isinstance(n, int) or n < 0 for n in shape):
         raise ValueError(f"size must be an int or a sequence of ints >= 0, got {size!r}")
-    device = gen.device if device is None else torch.device(device)
+    return draw_lambda(alpha, shape, gen, gen.device if device is None else torch.device(device))
+
+
+def draw_lambda(alpha: float, shape: tuple[int, ...], gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """sample_lambda without validation, for callers that checked α, the shape and the generator."""
     if alpha == 0:
         return torch.ones(shape, dtype=torch.float32, device=device)
-    g1, g2 = torch._standard_gamma(torch.full((2, *shape), alpha, dtype=torch.float64, device=gen.device), generator=gen)
+    gammas = torch._standard_gamma(torch.full((2, *shape), alpha, dtype=torch.float64, device=gen.device), generator=gen)
     # Both Gammas underflow to 0 only for tiny α; Beta(α, α) is symmetric, so ½ keeps it unbiased.
+    if not shape and gen.device.type == "cpu":  # one λ: the same float64 arithmetic in Python, fewer tensor ops
+        g1, g2 = gammas.tolist()
+        return torch.tensor(g1 / (g1 + g2) if g1 + g2 > 0 else 0.5, dtype=torch.float32, device=device)
+    g1, g2 = gammas
     lam = torch.nan_to_num(g1 / (g1 + g2), nan=0.5)
     return lam.to(device=device, dtype=torch.float32)

@@ -42,15 +42,25 @@ def to_soft_targets(
         num_classes = check_positive_int("num_classes", num_classes)
         if y.ndim != 1:
             raise ValueError(f"class indices must have shape (B,), got {tuple(y.shape)}")
-        low, high = value_range(y)
-        if low < 0 or high >= num_classes:
-            raise ValueError(
-                f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, got range [{low}, {high}]"
-            )
-        soft = torch.nn.functional.one_hot(y.long(), num_classes).to(dtype)
+        soft = torch.zeros((y.shape[0], num_classes), dtype=dtype, device=y.device)
+        if y.device.type != "cpu":  # the CPU scatter checks the bounds itself (caught below); others may not
+            check_label_range(y, num_classes)
+        try:  # a scatter writes the 1s straight in (one_hot would check again and build int64 rows)
+            soft.scatter_(1, y.long()[:, None], 1.0)
+        except RuntimeError:
+            check_label_range(y, num_classes)  # raises the ValueError naming the range
+            raise
     if label_smoothing:
         soft.mul_(1 - label_smoothing).add_(label_smoothing / soft.shape[1])
     return soft
+
+
+def check_label_range(y: torch.Tensor, num_classes: int) -> None:
+    low, high = value_range(y)
+    if low < 0 or high >= num_classes:
+        raise ValueError(
+            f"labels must lie in [0, {num_classes}) for num_classes={num_classes}, got range [{low}, {high}]"
+        )
 
 
 def prepare_targets(

@@ -48,16 +48,22 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "fastcnn": _image_model(FastCNN),
 }
 
-# Other depths and widths by name: wide_resnet<depth>_<widen factor>, densenet_bc_<depth>.
+# Other depths and widths by name: wide_resnet<depth>_<widen factor>, densenet_bc_<depth>, fastcnn<width>.
 _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"fastcnn(\d+)"), "fastcnn", ("width",)),
     (re.compile(r"wide_resnet(\d+)_(\d+)"), "wide_resnet28_10", ("depth", "widen_factor")),
     (re.compile(r"densenet_bc_(\d+)"), "densenet_bc_190", ("depth",)),
 )
 
 
 def list_models() -> list[str]:
-    """The registered model names (``wide_resnet<D>_<K>`` and ``densenet_bc_<D>`` also accept other numbers)."""
+    """The registered model names (``wide_resnet<D>_<K>`` and ``densenet_bc_<D>`` also accept other numbers, fastcnn<W> any width)."""
     return sorted(MODELS)
+
+
+def is_model_name(name: object) -> bool:
+    """Whether ``name`` builds a registered model (a listed name or one of the numbered patterns)."""
+    return isinstance(name, str) and (name in MODELS or any(p.fullmatch(name) for p, _, _ in _PATTERNS))
 
 
 def _resolve(name: str) -> tuple[Callable[..., nn.Module], dict[str, int]]:
@@ -68,7 +74,7 @@ def _resolve(name: str) -> tuple[Callable[..., nn.Module], dict[str, int]]:
         match = pattern.fullmatch(name)
         if match:
             return MODELS[base], dict(zip(fields, map(int, match.groups())))
-    raise ValueError(f"unknown model {name!r}; expected one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>)")
+    raise ValueError(f"unknown model {name!r}; expected one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>, fastcnn<W>)")
 
 
 def build_model(

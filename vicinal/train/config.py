@@ -125,11 +125,11 @@ def _check_dataset(name) -> None:
 def validate(config: TrainConfig) -> None:
     """Raise ValueError naming the first invalid field of ``config`` and what was expected."""
     c = config
-    from vicinal.models import list_models  # lazy: the models layer owns its registry
+    from vicinal.models import is_model_name, list_models  # lazy: the models layer owns its registry
 
     _check_dataset(c.dataset)
-    if c.model not in list_models():
-        raise _bad("model", c.model, f"one of {list_models()}")
+    if not is_model_name(c.model):
+        raise _bad("model", c.model, f"one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>, fastcnn<W>)")
     _check_int("train_subset", c.train_subset, low=1, allow_none=True)
     _check_int("test_subset", c.test_subset, low=1, allow_none=True)
     _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)
