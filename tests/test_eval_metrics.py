@@ -77,3 +77,22 @@ def test_empty_loader_and_bad_labels_raise_value_error():
         evaluate(ConstantPrior(), [], device="cpu")
     with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\]"):
         evaluate(ConstantPrior(), batches([0, 3]), device="cpu")
+
+
+def test_flip_averages_the_logits_of_each_image_and_its_mirror():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 3))
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(8, 1, 6, 6, generator=gen)
+    loader = [(x, torch.randint(0, 3, (8,), generator=gen))]
+    flipped = evaluate(model, loader, device="cpu", flip=True)
+    with torch.no_grad():
+        expected = ((model(x) + model(x.flip(-1))) / 2).softmax(dim=1)
+        plain = model(x).softmax(dim=1)
+    torch.testing.assert_close(flipped["probs"], expected)
+    assert not torch.allclose(flipped["probs"], plain)  # the mirror images do change the prediction
+    symmetric = [(torch.ones(4, 1, 6, 6), torch.zeros(4, dtype=torch.long))]  # a mirror-symmetric image: no change
+    torch.testing.assert_close(evaluate(model, symmetric, device="cpu", flip=True)["probs"],
+                               evaluate(model, symmetric, device="cpu")["probs"])
+    with pytest.raises(ValueError, match=r"flip test-time augmentation needs images \(N, C, H, W\)"):
+        evaluate(ConstantPrior(), batches([0, 1]), device="cpu", flip=True)

@@ -177,3 +177,11 @@ def test_eval_every_skips_test_metrics_but_always_evaluates_the_last_epoch(tmp_p
     assert [r["test_error"] is None for r in result.history] == [True, False, False]
     assert result.final["test_error"] == result.history[-1]["test_error"]
     assert (tmp_path / "r" / "report.md").exists()
+
+
+def test_test_flip_changes_only_the_evaluation(tmp_path, image_run):
+    flipped = train(image_config(tmp_path / "flip", epochs=2, test_flip=True))
+    assert_same_weights(weights(flipped.model), weights(image_run.model))  # training is untouched
+    assert flipped.history[-1]["test_nll"] != image_run.history[-1]["test_nll"]
+    with pytest.raises(ValueError, match="test_flip=True is invalid for 'digits'"):
+        train(tabular_config(tmp_path / "tab", test_flip=True))

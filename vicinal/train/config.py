@@ -64,6 +64,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # also write a checkpoint every this many steps (0: end of each epoch only)
     max_nonfinite_skips: int = 0  # steps with a non-finite loss skipped before the run stops
     eval_every: int = 1  # evaluate on the test set every this many epochs (the last epoch always)
+    test_flip: bool = False  # test predictions average the logits of each image and its mirror (flip TTA)
 
     def __post_init__(self) -> None:
         validate(self)

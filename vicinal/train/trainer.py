@@ -362,7 +362,8 @@ class _Run:
     def _evaluate(self) -> dict:
         from vicinal.eval import evaluate
 
-        self.last_eval = evaluate(self.model, self.data.test, device=self.device, autocast_dtype=self.amp)
+        self.last_eval = evaluate(self.model, self.data.test, device=self.device, autocast_dtype=self.amp,
+                                  flip=self.config.test_flip)
         row = dict(test_error=float(self.last_eval["error"]), test_nll=float(self.last_eval["nll"]),
                    ece=float(self.last_eval["ece"]))
         if self.data.corrupted is not None:
