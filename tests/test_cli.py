@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 
 from test_train_support import SUBPROCESS_ENV, tabular_config
 from vicinal.cli import main
-from vicinal.train import TrainConfig, compare
+from vicinal.train import TrainConfig, compare, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,12 +101,37 @@ def test_smoke_compare_end_to_end_prints_the_report_path_last(capsys, tmp_path):
 
 def test_compare_reports_mean_and_std_over_seeds(tmp_path):
     result = compare(tabular_config(tmp_path / "c", epochs=1), alphas=(0.0, 0.5), seeds=2)
-    assert [(r["alpha"], r["seed"]) for r in result.results] == [(0.0, 0), (0.0, 1), (0.5, 0), (0.5, 1)]
+    assert [(r["alpha"], r["seed"]) for r in result.results] == [(0.0, 0), (0.5, 0), (0.0, 1), (0.5, 1)]
     assert result.report.read_text().count(" ± ") >= 8  # 4 columns × 2 rows
     with pytest.raises(ValueError, match="seeds=0"):
         compare(tabular_config(tmp_path / "d"), seeds=0)
     with pytest.raises(ValueError, match="alpha=-1"):
         compare(tabular_config(tmp_path / "d"), alphas=(0.0, -1.0))
+
+
+def test_an_interrupted_compare_continues_and_keeps_finished_runs(tmp_path, monkeypatch):
+    compare_module = importlib.import_module("vicinal.train.compare")  # the module, not the function
+
+    config = tabular_config(tmp_path / "c", epochs=2)
+    calls = []
+
+    def crash_on_the_third_run(cfg, *, resume=False):
+        calls.append((cfg.alpha, cfg.seed, resume))
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the comparison dies before its third run starts
+        return train(cfg, resume=resume)
+
+    monkeypatch.setattr(compare_module, "train", crash_on_the_third_run)
+    with pytest.raises(KeyboardInterrupt):
+        compare(config, alphas=(0.0, 0.5), seeds=2)
+    first_seed = json.loads((tmp_path / "c" / "alpha0.5-seed0" / "results.json").read_text())
+    calls.clear()
+    monkeypatch.setattr(compare_module, "train", lambda cfg, *, resume=False: calls.append(
+        (cfg.alpha, cfg.seed, resume)) or train(cfg, resume=resume))
+    result = compare(config, alphas=(0.0, 0.5), seeds=2)
+    assert calls == [(0.0, 0, True), (0.5, 0, True), (0.0, 1, False), (0.5, 1, False)]
+    assert result.results[1]["test_error"] == first_seed["test_error"]  # the finished run is kept, not retrained
+    assert [r.history[-1]["epoch"] for r in result.runs] == [2, 2, 2, 2]
 
 
 def test_reproduce_delegates_to_the_experiments_layer(capsys, monkeypatch, tmp_path):

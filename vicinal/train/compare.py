@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vicinal.train.checkpoint import write_json
+from vicinal.train.checkpoint import CHECKPOINT_NAME, write_json
 from vicinal.train.config import TrainConfig
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
 from vicinal.train.trainer import Result, train
@@ -18,7 +18,7 @@ class CompareResult:
 
     run_dir: Path
     report: Path
-    results: list[dict]  # one ``final`` dict per (alpha, seed), in run order
+    results: list[dict]  # one ``final`` dict per (alpha, seed), in run order (seed by seed)
     runs: list[Result]
 
 
@@ -40,16 +40,21 @@ def compare(config: TrainConfig, *, alphas: tuple[float, ...] | None = None, see
     Seeds are config.seed, config.seed + 1, ...; every run gets the same data, model and budget. The folder
     holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list of every run's ``final``)
     and report.md (mean ± std over seeds per α, learning curves, reliability diagrams).
+
+    Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
+    sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
+    the same call continues an interrupted comparison, or reports fewer seeds of it.
     """
     alphas = _check_grid(alphas if alphas is not None else (0.0, config.alpha), seeds)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
     runs = []
-    for alpha in alphas:
-        for seed in range(config.seed, config.seed + seeds):
+    for seed in range(config.seed, config.seed + seeds):
+        for alpha in alphas:
             sub = root / f"alpha{alpha:g}-seed{seed}"
-            runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub))))
+            resume = (sub / CHECKPOINT_NAME).is_file()
+            runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub)), resume=resume))
     results = [r.final for r in runs]
     report = root / REPORT_NAME
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
