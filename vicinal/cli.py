@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = dict(formatter_class=_Formatter)
     train_p = commands.add_parser("train", help="train one model", **common)
     compare_p = commands.add_parser("compare", help="ERM vs mixup (or a list of α) over seeds, one report",
+                                    description="Train every α on the same budget, seed by seed, and write one "
+                                                "report. Run again with the same --out, it continues an interrupted "
+                                                "comparison: finished runs are kept, a stopped one resumes.",
                                     **common)
     for sub in (train_p, compare_p):
         sub.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
