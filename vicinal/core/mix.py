@@ -33,6 +33,7 @@ def mix_rows(
     *,
     out: torch.Tensor | None = None,
     inplace: bool = False,
+    reversed_index: bool = False,
 ) -> torch.Tensor:
     """λ·t + (1−λ)·t[index] along dim 0, any trailing shape, dtype of t kept; no validation.
 
@@ -40,13 +41,14 @@ def mix_rows(
     the partners are gathered first (they would otherwise be overwritten) and lerped into t. Out of
     place (or into `out`), large rows on the CPU are lerped row by row straight into the result;
     otherwise the gather (`index_select`, about twice as fast as `t[index]` here) makes the result
-    buffer and one lerp finishes it.
+    buffer and one lerp finishes it. `reversed_index` says index is B−1, …, 0 (the flip pairing): in
+    place, `flip` then gathers the partners, about 25 % faster here than `index_select`.
     """
     weight = lam if lam.ndim == 0 else lam.to(t.dtype).view(-1, *([1] * (t.ndim - 1)))
     if inplace:
         # A Python weight is faster here than a 0-d tensor (scalar λ on the CPU only: no device sync).
         w = 1 - lam.item() if lam.ndim == 0 and lam.device.type == "cpu" else 1 - weight
-        return t.lerp_(t.index_select(0, index), w)
+        return t.lerp_(t.flip(0) if reversed_index else t.index_select(0, index), w)
     if _rowwise(t):
         return _mix_rowwise(t, lam, index, out=out)
     if out is not None:

@@ -59,7 +59,7 @@ def mixup(
     if mix == "labels":
         inputs = keep_inputs(x, inplace=inplace, out=out)
     else:
-        inputs = mix_rows(x, lam, index, out=out, inplace=inplace)
+        inputs = mix_rows(x, lam, index, out=out, inplace=inplace, reversed_index=pairing == "flip")
     if mix != "inputs":
         targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
     elif targets is y:

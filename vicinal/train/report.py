@@ -71,8 +71,8 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
                    for label, ms in groups.items() if ms[0].last_eval is not None}
     lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "",
              f"{first.epochs} epochs, batch {first.batch_size}, {first.optimizer} lr {first.lr:g} "
-             f"({first.schedule}), weight decay {first.weight_decay:g}; the same budget for every α; "
-             "mean ± std over seeds.", "",
+             f"({first.schedule}), weight decay {first.weight_decay:g}{_recipe_extras(first)}; the same budget "
+             "for every α; mean ± std over seeds.", "",
              markdown_table(["run", "seeds", "test error %", "test NLL", "ECE %", "train seconds"], rows), "",
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
@@ -82,3 +82,16 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
     lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
               "results.json lists every run's final numbers.", ""]
     return _write(root / REPORT_NAME, "\n".join(lines))
+
+
+def _recipe_extras(config) -> str:
+    """The options beyond the optimizer that change what the numbers mean, as ", a, b" (empty when none is on)."""
+    extras = []
+    if config.augment_crop or config.augment_flip:
+        extras.append("augmentation: " + " + ".join(
+            ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])))
+    if config.mixup_off_epochs:
+        extras.append(f"mixing off for the last {config.mixup_off_epochs} epochs")
+    if config.test_flip:
+        extras.append("test predictions with flip test-time augmentation")
+    return "".join(", " + e for e in extras)
