@@ -82,6 +82,7 @@ def _worker(rank: int, world_size: int, port: int, root: str) -> None:
         finally:
             trainer_module.vicinal_step = real
         train(resume_config(Path(root) / "crashed"), resume=True)
+        dist.barrier()  # both ranks done before either tears gloo down (an early teardown can abort the other)
     finally:
         dist.destroy_process_group()
 
