@@ -56,9 +56,12 @@ def methods(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, Cal
 
     `mixup()` rows include drawing λ and the pairing and building the soft targets; `mix()` is given
     λ and the partners, like the paper's formula. The "whole step" rows do for the paper's recipe and
-    timm's what `mixup()` does: draw λ (timm: NumPy's Beta) and partners, one-hot the labels, mix
-    inputs and targets; they are what `mixup()` is measured against at small batches, where the
-    fixed cost of the draws and the targets is most of the time.
+    timm's what `mixup()` does: draw λ and partners, one-hot the labels, mix inputs and targets; they
+    are what `mixup()` is measured against at small batches, where the fixed cost of the draws and
+    the targets is most of the time. timm's step follows timm's `Mixup` (batch mode) as documented:
+    a NumPy draw against the mixing probability, then λ from NumPy's Beta, the flip trick on the
+    inputs, and the targets as one-hots of the labels and of the flipped labels (each `full` +
+    `scatter_`) combined as `y1 * lam + y2 * (1 - lam)`.
     """
     rng = np.random.default_rng(0)
 
@@ -74,11 +77,13 @@ def methods(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, Cal
         flipped = x.flip(0).mul_(1 - lam_)
         return x.mul_(lam_).add_(flipped)
 
+    def timm_one_hot(labels: torch.Tensor) -> torch.Tensor:
+        return torch.full((labels.shape[0], num_classes), 0.0).scatter_(1, labels.long().view(-1, 1), 1.0)
+
     def timm_step() -> tuple[torch.Tensor, torch.Tensor]:
-        lam_ = float(rng.beta(1.0, 1.0))
+        lam_ = float(rng.beta(1.0, 1.0)) if rng.random() < 1.0 else 1.0
         mixed = timm_trick(lam_)
-        onehot = F.one_hot(y, num_classes).float()
-        return mixed, onehot * lam_ + onehot.flip(0) * (1 - lam_)
+        return mixed, timm_one_hot(y) * lam_ + timm_one_hot(y.flip(0)) * (1 - lam_)
 
     g = torch.Generator().manual_seed(0)
     lam = float(vicinal.sample_lambda(1.0, generator=g))

@@ -17,6 +17,8 @@ MIX_MODES: tuple[str, ...] = get_args(MixMode)
 
 def is_real(value: object) -> bool:
     """A real number (Python, NumPy scalar), not a bool."""
+    if type(value) is float or type(value) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -45,7 +47,7 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
 
 
 def check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 

@@ -44,13 +44,15 @@ def mix_rows(
     buffer and one lerp finishes it. `reversed_index` says index is B−1, …, 0 (the flip pairing): in
     place, `flip` then gathers the partners (it timed faster here than `index_select` on that index).
     """
-    weight = lam if lam.ndim == 0 else lam.to(t.dtype).view(-1, *([1] * (t.ndim - 1)))
+    if lam.ndim == 0:
+        # A Python λ is a cheaper lerp weight than a 0-d tensor; reading it syncs no device on the CPU.
+        weight = lam.item() if lam.device.type == "cpu" else lam
+    else:
+        weight = lam.to(t.dtype).view(-1, *([1] * (t.ndim - 1)))
     if inplace:
-        # A Python weight is faster here than a 0-d tensor (scalar λ on the CPU only: no device sync).
-        w = 1 - lam.item() if lam.ndim == 0 and lam.device.type == "cpu" else 1 - weight
-        return t.lerp_(t.flip(0) if reversed_index else t.index_select(0, index), w)
+        return t.lerp_(t.flip(0) if reversed_index else t.index_select(0, index), 1 - weight)
     if _rowwise(t):
-        return _mix_rowwise(t, lam, index, out=out)
+        return _mix_rowwise(t, weight, index, out=out)
     if out is not None:
         return torch.index_select(t, 0, index, out=out).lerp_(t, weight)
     return t.index_select(0, index).lerp_(t, weight)
@@ -58,13 +60,15 @@ def mix_rows(
 
 def _rowwise(t: torch.Tensor) -> bool:
     """Whether the row-by-row path applies: CPU, large rows, no autograd graph to record."""
-    return (t.device.type == "cpu" and t.ndim > 1 and t[0].numel() >= ROWWISE_MIN_ELEMENTS
+    return (t.ndim > 1 and t.numel() >= ROWWISE_MIN_ELEMENTS * max(t.shape[0], 1) and t.device.type == "cpu"
             and not (t.requires_grad and torch.is_grad_enabled()))
 
 
-def _mix_rowwise(t: torch.Tensor, lam: torch.Tensor, index: torch.Tensor, *, out: torch.Tensor | None) -> torch.Tensor:
+def _mix_rowwise(
+    t: torch.Tensor, weight: float | torch.Tensor, index: torch.Tensor, *, out: torch.Tensor | None
+) -> torch.Tensor:
     result = torch.empty_like(t) if out is None else out
-    weights = lam.to(t.dtype).unbind(0) if lam.ndim else itertools.repeat(lam)
+    weights = weight.flatten().tolist() if isinstance(weight, torch.Tensor) else itertools.repeat(weight)
     rows, result_rows = t.unbind(0), result.unbind(0)
     for i, (j, w) in enumerate(zip(index.tolist(), weights)):
         torch.lerp(rows[j], rows[i], w, out=result_rows[i])

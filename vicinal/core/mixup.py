@@ -61,7 +61,8 @@ def mixup(
     else:
         inputs = mix_rows(x, lam, index, out=out, inplace=inplace, reversed_index=pairing == "flip")
     if mix != "inputs":
-        targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
+        on_targets = (lam, index) if targets.device == x.device else (lam.to(targets.device), index.to(targets.device))
+        targets = mix_rows(targets, *on_targets)
     elif targets is y:
         targets = y.clone()
     return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)

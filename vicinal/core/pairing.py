@@ -56,7 +56,8 @@ def draw_partners(
 ) -> torch.Tensor:
     """sample_pairing without validation, for callers that checked every argument."""
     if pairing == "permutation":
-        return torch.randperm(batch_size, generator=gen, device=gen.device).to(device)
+        index = torch.randperm(batch_size, generator=gen, device=gen.device)
+        return index if gen.device == device else index.to(device)
     if pairing == "flip":
         return torch.arange(batch_size - 1, -1, -1, device=device)
     if pairing == "roll":

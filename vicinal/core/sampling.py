@@ -45,7 +45,7 @@ def draw_lambda(alpha: float, shape: tuple[int, ...], gen: torch.Generator, devi
     # Both Gammas underflow to 0 only for tiny α; Beta(α, α) is symmetric, so ½ keeps it unbiased.
     if not shape and gen.device.type == "cpu":  # one λ: the same float64 arithmetic in Python, fewer tensor ops
         g1, g2 = gammas.tolist()
-        return torch.tensor(g1 / (g1 + g2) if g1 + g2 > 0 else 0.5, dtype=torch.float32, device=device)
+        return torch.scalar_tensor(g1 / (g1 + g2) if g1 + g2 > 0 else 0.5, dtype=torch.float32, device=device)
     g1, g2 = gammas
     lam = torch.nan_to_num(g1 / (g1 + g2), nan=0.5)
     return lam.to(device=device, dtype=torch.float32)

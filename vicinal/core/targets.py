@@ -42,11 +42,12 @@ def to_soft_targets(
         num_classes = check_positive_int("num_classes", num_classes)
         if y.ndim != 1:
             raise ValueError(f"class indices must have shape (B,), got {tuple(y.shape)}")
-        soft = torch.zeros((y.shape[0], num_classes), dtype=dtype, device=y.device)
-        if y.device.type != "cpu":  # the CPU scatter checks the bounds itself (caught below); others may not
+        device = y.device
+        soft = torch.zeros((y.shape[0], num_classes), dtype=dtype, device=device)
+        if device.type != "cpu":  # the CPU scatter checks the bounds itself (caught below); others may not
             check_label_range(y, num_classes)
         try:  # a scatter writes the 1s straight in (one_hot would check again and build int64 rows)
-            soft.scatter_(1, y.long()[:, None], 1.0)
+            soft.scatter_(1, y.long().unsqueeze(1), 1.0)
         except RuntimeError:
             check_label_range(y, num_classes)  # raises the ValueError naming the range
             raise
