@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from vicinal.eval import evaluate
+from vicinal.eval import evaluate, predict
+from vicinal.eval.metrics import shift_images
 
 PRIOR = torch.tensor([0.7, 0.2, 0.1])
 
@@ -94,5 +95,49 @@ def test_flip_averages_the_logits_of_each_image_and_its_mirror():
     symmetric = [(torch.ones(4, 1, 6, 6), torch.zeros(4, dtype=torch.long))]  # a mirror-symmetric image: no change
     torch.testing.assert_close(evaluate(model, symmetric, device="cpu", flip=True)["probs"],
                                evaluate(model, symmetric, device="cpu")["probs"])
-    with pytest.raises(ValueError, match=r"flip test-time augmentation needs images \(N, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"test-time augmentation \(flip, translate\) needs images \(N, C, H, W\)"):
         evaluate(ConstantPrior(), batches([0, 1]), device="cpu", flip=True)
+
+
+def test_shift_images_moves_the_content_and_repeats_the_edges():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    down_right = shift_images(x, 1)
+    assert torch.equal(down_right[..., 1:, 1:], x[..., :-1, :-1])  # content moved one pixel down and right
+    assert torch.equal(down_right[..., 0, 1:], x[..., 0, :-1]) and torch.equal(down_right[..., 1:, 0], x[..., :-1, 0])
+    up_left = shift_images(x, -2)
+    assert torch.equal(up_left[..., :2, :2], x[..., 2:, 2:])
+    assert torch.equal(up_left[..., 3, :2], x[..., 3, 2:]) and torch.equal(shift_images(x, 0), x)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_translate_weighs_the_image_half_and_each_diagonal_shift_a_quarter(flip):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Flatten(), nn.Linear(3 * 4 * 4, 3))  # not shift-invariant
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(8, 1, 6, 6, generator=gen)
+    loader = [(x[:5], torch.zeros(5, dtype=torch.long)), (x[5:], torch.zeros(3, dtype=torch.long))]
+    logits, _ = predict(model, loader, device="cpu", flip=flip, translate=1)
+
+    def views(images):
+        out = model(images)
+        return (out + model(images.flip(-1))) / 2 if flip else out
+
+    with torch.no_grad():
+        expected = views(x) / 2 + (views(shift_images(x, -1)) + views(shift_images(x, 1))) / 4
+        plain, _ = predict(model, loader, device="cpu", flip=flip)
+    torch.testing.assert_close(logits, expected)
+    assert not torch.allclose(logits, plain)  # the shifted views do change the prediction
+    flat = [(torch.ones(4, 1, 6, 6), torch.zeros(4, dtype=torch.long))]  # shifting a constant image changes nothing
+    torch.testing.assert_close(predict(model, flat, device="cpu", translate=2)[0], predict(model, flat, device="cpu")[0])
+
+
+@pytest.mark.parametrize("translate, match", [
+    (-1, "translate must be an integer >= 0"), (1.5, "translate must be an integer >= 0"),
+    (True, "translate must be an integer >= 0"), (6, r"translate=6 is invalid for images of \(6, 6\) pixels"),
+])
+def test_bad_translate_raises_value_error(translate, match):
+    loader = [(torch.zeros(2, 1, 6, 6), torch.zeros(2, dtype=torch.long))]
+    with pytest.raises(ValueError, match=match):
+        predict(nn.Sequential(nn.Flatten(), nn.Linear(36, 2)), loader, device="cpu", translate=translate)
+    with pytest.raises(ValueError, match=r"test-time augmentation \(flip, translate\) needs images"):
+        evaluate(ConstantPrior(), batches([0, 1]), device="cpu", translate=1)

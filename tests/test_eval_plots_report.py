@@ -11,6 +11,7 @@ import torch
 import vicinal.eval.report as report
 from vicinal.eval import bar_chart, learning_curves, line_chart, markdown_table, mean_std, reliability_diagram
 from vicinal.eval.plots import _mean_std_over_runs
+from vicinal.train.report import _curve_metrics
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -31,6 +32,17 @@ def test_learning_curves_band_is_mean_and_std_over_seeds(tmp_path):
     np.testing.assert_allclose(std, np.std([[0.3, 0.2, 0.1], [0.5, 0.4, 0.3]], axis=0, ddof=1))
     path = learning_curves({"ERM": seeds, "mixup α=1": [history([0.2] * 3, [0.9] * 3)]}, path=tmp_path / "sub" / "curves.png", title="t")
     assert_png(path, tmp_path / "sub" / "curves.png")
+
+
+def test_learning_curves_skip_the_epochs_a_metric_was_not_measured(tmp_path):
+    every_other = [history([None, 0.3, None, 0.1], [1.0, 0.5, 0.3, 0.2]), history([None, 0.5, None, 0.3], [1.0] * 4)]
+    epochs, mean, _ = _mean_std_over_runs(every_other, "test_error")  # eval_every=2: test metrics on even epochs
+    np.testing.assert_allclose(epochs, [2, 4])
+    np.testing.assert_allclose(mean, [0.4, 0.2])
+    assert len(_mean_std_over_runs(every_other, "train_loss")[0]) == 4
+    assert _curve_metrics(every_other) == ("test_error", "train_loss")
+    assert _curve_metrics([[{"epoch": 1, "test_error": None, "train_loss": 1.0}]]) == ("train_loss",)
+    assert_png(learning_curves({"ERM": every_other}, path=tmp_path / "c.png", title="t"), tmp_path / "c.png")
 
 
 def test_reliability_diagram_writes_one_panel_per_label(tmp_path):

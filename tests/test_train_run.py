@@ -185,3 +185,21 @@ def test_test_flip_changes_only_the_evaluation(tmp_path, image_run):
     assert flipped.history[-1]["test_nll"] != image_run.history[-1]["test_nll"]
     with pytest.raises(ValueError, match="test_flip=True is invalid for 'digits'"):
         train(tabular_config(tmp_path / "tab", test_flip=True))
+    with pytest.raises(ValueError, match="test_translate=1 is invalid for 'digits'"):
+        train(tabular_config(tmp_path / "tab2", test_translate=1))
+    with pytest.raises(ValueError, match="test_translate"):
+        image_config(None, test_translate=-1)
+
+
+def test_a_finished_run_resumed_with_other_test_time_augmentation_is_evaluated_again(tmp_path, image_run):
+    import shutil
+
+    shutil.copytree(image_run.run_dir, tmp_path / "r")
+    again = train(image_run.config.replace(out=str(tmp_path / "r"), test_flip=True, test_translate=1), resume=True)
+    assert_same_weights(weights(again.model), weights(image_run.model))  # nothing trained again
+    assert again.final["epochs"] == 2 and again.final["train_seconds"] == image_run.final["train_seconds"]
+    assert again.final["test_nll"] != image_run.final["test_nll"]  # the new views were used
+    rows = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["test_nll"] == again.final["test_nll"] and rows[0] == image_run.history[0]
+    stored = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
+    assert (stored["test_flip"], stored["test_translate"]) == (True, 1)

@@ -21,6 +21,27 @@ def autocast_context(device: torch.device | str, dtype: torch.dtype | None) -> A
     return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
 
 
+def shift_images(images: Tensor, pixels: int) -> Tensor:
+    """``images`` (N, C, H, W) moved ``pixels`` down and right (up and left when negative), edges repeated."""
+    p = abs(pixels)
+    padded = F.pad(images, (p, p, p, p), mode="replicate")
+    start = p - pixels
+    return padded[..., start:start + images.shape[-2], start:start + images.shape[-1]]
+
+
+def _tta_logits(model: nn.Module, images: Tensor, *, flip: bool, translate: int) -> Tensor:
+    """Logits averaged over the test-time views: mirror images (flip), 1/4 each to the two diagonal shifts."""
+    def views(x: Tensor) -> Tensor:
+        out = model(x).float()
+        return (out + model(x.flip(-1)).float()) / 2 if flip else out
+
+    logits = views(images)
+    if translate:
+        shifted = views(shift_images(images, -translate)) + views(shift_images(images, translate))
+        logits = (logits + shifted / 2) / 2
+    return logits
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -29,22 +50,27 @@ def predict(
     device: torch.device | str,
     autocast_dtype: torch.dtype | None = None,
     flip: bool = False,
+    translate: int = 0,
 ) -> tuple[Tensor, Tensor]:
     """Logits (N, C) float32 and labels (N,) int64, on the CPU, of ``model`` in eval mode over ``loader``.
 
-    ``flip``: flip test-time augmentation, the mean of the logits of each image and of its mirror image
-    (images (N, C, H, W) only).
+    Test-time augmentation (images (N, C, H, W) only): ``flip`` averages the logits of each image and
+    of its mirror image; ``translate`` t > 0 also averages over the image shifted t pixels up-left and
+    t pixels down-right (edges repeated), the unshifted view weighing ½ and each shifted one ¼ (the
+    flip-and-translate scheme of airbench, Jordan 2024, arXiv 2404.00498).
     """
+    if isinstance(translate, bool) or not isinstance(translate, int) or translate < 0:
+        raise ValueError(f"translate must be an integer >= 0 (pixels), got {translate!r}")
     logits, labels = [], []
     with eval_mode(model), autocast_context(device, autocast_dtype):
         for inputs, targets in loader:
             inputs = inputs.to(device, non_blocking=True)
-            if flip and inputs.ndim != 4:
-                raise ValueError(f"flip test-time augmentation needs images (N, C, H, W), got shape {tuple(inputs.shape)}")
-            out = model(inputs).float()
-            if flip:
-                out = (out + model(inputs.flip(-1)).float()) / 2
-            logits.append(out.cpu())
+            if (flip or translate) and inputs.ndim != 4:
+                raise ValueError(f"test-time augmentation (flip, translate) needs images (N, C, H, W), "
+                                 f"got shape {tuple(inputs.shape)}")
+            if translate >= min(inputs.shape[-2:]):
+                raise ValueError(f"translate={translate} is invalid for images of {tuple(inputs.shape[-2:])} pixels")
+            logits.append(_tta_logits(model, inputs, flip=flip, translate=translate).cpu())
             labels.append(targets.cpu().long())
     if not logits:
         raise ValueError("the loader yielded no batches; expected at least one (inputs, labels) batch")
@@ -59,15 +85,17 @@ def evaluate(
     autocast_dtype: torch.dtype | None = None,
     n_bins: int = 15,
     flip: bool = False,
+    translate: int = 0,
 ) -> dict[str, Any]:
     """Evaluate ``model`` (eval mode, no gradients, its train/eval mode restored after) on every batch of ``loader``.
 
     ``loader`` yields ``(inputs, labels)`` with labels as class indices. Returns ``error`` (fraction
     of wrong top-1 predictions), ``nll`` (mean negative log-likelihood, nats), ``ece`` (``n_bins``
-    equal-width bins), and the softmax ``probs`` (N, C) and ``labels`` (N,) as CPU tensors. ``flip``:
-    the predictions are the mean logits of each image and its mirror image (see ``predict``).
+    equal-width bins), and the softmax ``probs`` (N, C) and ``labels`` (N,) as CPU tensors. ``flip``,
+    ``translate``: test-time augmentation (see ``predict``).
     """
-    logits, labels = predict(model, loader, device=device, autocast_dtype=autocast_dtype, flip=flip)
+    logits, labels = predict(model, loader, device=device, autocast_dtype=autocast_dtype, flip=flip,
+                             translate=translate)
     if labels.dim() != 1 or bool((labels < 0).any()) or bool((labels >= logits.shape[1]).any()):
         raise ValueError(f"labels must be class indices in [0, {logits.shape[1] - 1}] of shape (N,), got shape {tuple(labels.shape)}")
     probs = logits.softmax(dim=1)

@@ -33,11 +33,13 @@ def _save(fig: Figure, path: str | Path) -> Path:
 
 
 def _mean_std_over_runs(runs: Sequence[History], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Epochs, mean and std over runs of metric ``key`` (runs cut to the shortest; std 0 for a single run)."""
+    """Epochs, mean and std over runs of metric ``key`` at the epochs every run measured it (None: not measured,
+    e.g. test metrics with eval_every > 1); runs cut to the shortest; std 0 for a single run."""
     length = min(len(run) for run in runs)
-    values = np.array([[float(epoch[key]) for epoch in run[:length]] for run in runs])
-    epochs = np.array([float(epoch.get("epoch", i + 1)) for i, epoch in enumerate(runs[0][:length])])
-    std = values.std(axis=0, ddof=1) if len(runs) > 1 else np.zeros(length)
+    kept = [i for i in range(length) if all(run[i][key] is not None for run in runs)]
+    values = np.array([[float(run[i][key]) for i in kept] for run in runs]).reshape(len(runs), len(kept))
+    epochs = np.array([float(runs[0][i].get("epoch", i + 1)) for i in kept])
+    std = values.std(axis=0, ddof=1) if len(runs) > 1 else np.zeros(len(kept))
     return epochs, values.mean(axis=0), std
 
 

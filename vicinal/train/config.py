@@ -65,6 +65,7 @@ class TrainConfig:
     max_nonfinite_skips: int = 0  # steps with a non-finite loss skipped before the run stops
     eval_every: int = 1  # evaluate on the test set every this many epochs (the last epoch always)
     test_flip: bool = False  # test predictions average the logits of each image and its mirror (flip TTA)
+    test_translate: int = 0  # test predictions also average over the image shifted this many pixels (0: off)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -135,6 +136,7 @@ def validate(config: TrainConfig) -> None:
     _check_int("test_subset", c.test_subset, low=1, allow_none=True)
     _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)
     _check_int("augment_crop", c.augment_crop, low=0)
+    _check_int("test_translate", c.test_translate, low=0)
     _check_finite("dropout", c.dropout, low=0.0, high=1.0, high_open=True)
     _check_int("epochs", c.epochs, low=1)
     _check_int("batch_size", c.batch_size, low=1)
@@ -190,7 +192,8 @@ PRESETS: dict[str, dict] = {
                   augment_flip=True, eval_every=1),
     "standard": dict(dataset="fashion-mnist", model="fastcnn48", epochs=40, batch_size=256, lr=0.2,
                      schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
-                     mixup_off_epochs=6, augment_flip=True, augment_crop=2, test_flip=True, eval_every=2),
+                     mixup_off_epochs=6, augment_flip=True, augment_crop=2, test_flip=True, test_translate=1,
+                     eval_every=2),
     "paper": dict(dataset="cifar10", model="preact_resnet18", epochs=200, batch_size=128, optimizer="sgd",
                   lr=0.1, momentum=0.9, weight_decay=1e-4, schedule="step", milestones=(100, 150),
                   lr_decay=0.1, alpha=1.0, augment_crop=4, augment_flip=True, precision="fp32"),

@@ -9,7 +9,8 @@ from vicinal.eval import learning_curves, markdown_table, mean_std, reliability_
 from vicinal.train.checkpoint import atomic_write
 from vicinal.train.rundir import REPORT_NAME
 
-CURVES_NOTE = ("Learning curves: test error and training loss after each epoch (mean over seeds, band ± one std); "
+CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "
+               "(mean over seeds, band ± one std); "
                "training loss is measured on the mixed batches, so mixup's is higher by design.")
 RELIABILITY_NOTE = ("Reliability diagram: accuracy of the test predictions per confidence bin (15 bins) against the "
                     "diagonal of perfect calibration; hatched red is the gap to the bin's mean confidence "
@@ -25,7 +26,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
-    tested = all(row.get("test_error") is not None for run in histories for row in run)
+    tested = all(any(row.get("test_error") is not None for row in run) for run in histories)
     return ("test_error", "train_loss") if tested else ("train_loss",)
 
 
@@ -92,6 +93,8 @@ def _recipe_extras(config) -> str:
             ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])))
     if config.mixup_off_epochs:
         extras.append(f"mixing off for the last {config.mixup_off_epochs} epochs")
-    if config.test_flip:
-        extras.append("test predictions with flip test-time augmentation")
+    views = (["flips"] if config.test_flip else []) + (
+        [f"shifts of {config.test_translate} px"] if config.test_translate else [])
+    if views:
+        extras.append("test predictions averaged over " + " and ".join(views) + " (test-time augmentation)")
     return "".join(", " + e for e in extras)

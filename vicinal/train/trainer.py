@@ -27,8 +27,10 @@ from vicinal.train.schedules import build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import vicinal_step
 
-# Fields a resumed run may change: they do not alter the weights the run computes.
-RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips"})
+# Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
+# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
+RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
+                            "test_flip", "test_translate"})
 
 
 class NonFiniteLossError(RuntimeError):
@@ -363,7 +365,7 @@ class _Run:
         from vicinal.eval import evaluate
 
         self.last_eval = evaluate(self.model, self.data.test, device=self.device, autocast_dtype=self.amp,
-                                  flip=self.config.test_flip)
+                                  flip=self.config.test_flip, translate=self.config.test_translate)
         row = dict(test_error=float(self.last_eval["error"]), test_nll=float(self.last_eval["nll"]),
                    ece=float(self.last_eval["ece"]))
         if self.data.corrupted is not None:
@@ -379,7 +381,8 @@ class _Run:
     def _finish(self) -> Result:
         c = self.config
         if self.ctx.is_main and self.last_eval is None:  # resumed after the last epoch: evaluate once more
-            self._evaluate()
+            self.history[-1].update(self._evaluate())
+            rewrite_metrics(self.run_dir, self.history)
         last = self.history[-1]
         tested = [r["test_error"] for r in self.history if r.get("test_error") is not None]
         final = dict(alpha=c.alpha, seed=c.seed, method=c.method, dataset=c.dataset, model=c.model,
