@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vicinal.train import config_from_preset, train  # noqa: E402
+from vicinal.train.report import describe_test_views  # noqa: E402
 
 TARGETS = ((0.935, 120.0), (0.945, 600.0))  # (test accuracy, seconds allowed)
 
@@ -38,9 +39,9 @@ def main() -> None:
     config = config_from_preset(args.preset, **overrides, seed=args.seed, data_dir=args.data_dir, eval_every=1,
                                 out=str(Path(out) / "run"))
     result = train(config)
-    views = (["flip"] if config.test_flip else []) + ([f"{config.test_translate} px shifts"] if config.test_translate else [])
+    views = describe_test_views(config)
     print(f"{config.model} on {config.dataset}, preset {args.preset}, α={config.alpha:g}, {config.epochs} epochs, "
-          f"batch {config.batch_size}, test predictions {' + '.join(views) + ' TTA' if views else 'plain'}; "
+          f"batch {config.batch_size}, test predictions {'averaged over ' + views if views else 'plain'}; "
           f"final test accuracy {100 * (1 - result.final['test_error']):.2f}% after "
           f"{result.final['train_seconds']:.1f} s of training")
     for accuracy, budget in TARGETS:

@@ -22,6 +22,13 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def is_integer(value: object) -> bool:
+    """An integer (Python, NumPy scalar), not a bool."""
+    if type(value) is int:  # the common case, without the slower ABC check
+        return True
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_alpha(alpha: float, name: str = "alpha") -> float:
     """α of Beta(α, α): a finite real number ≥ 0."""
     if not is_real(alpha) or not math.isfinite(alpha) or alpha < 0:
@@ -47,7 +54,7 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
 
 
 def check_positive_int(name: str, value: int) -> int:
-    if type(value) is not int and (isinstance(value, bool) or not isinstance(value, numbers.Integral)) or value < 1:
+    if not is_integer(value) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
 

@@ -71,11 +71,10 @@ def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
                                      generator=corruption_gen)
         y_train = noisy
     image = ds.kind == "image"
-    if c.test_flip and not image:
-        raise ValueError(f"test_flip=True is invalid for {c.dataset!r}: flip test-time augmentation needs image data")
-    if c.test_translate and not image:
-        raise ValueError(f"test_translate={c.test_translate} is invalid for {c.dataset!r}: translation test-time "
-                         f"augmentation needs image data")
+    for name in ("test_flip", "test_translate"):
+        if getattr(c, name) and not image:
+            raise ValueError(f"{name}={getattr(c, name)!r} is invalid for {c.dataset!r}: test-time augmentation "
+                             f"needs image data")
     augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
         c.augment_crop or c.augment_flip) else None
     memory_format = bool(channels_last(ds.kind))

@@ -93,8 +93,14 @@ def _recipe_extras(config) -> str:
             ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])))
     if config.mixup_off_epochs:
         extras.append(f"mixing off for the last {config.mixup_off_epochs} epochs")
+    views = describe_test_views(config)
+    if views:
+        extras.append(f"test predictions averaged over {views} (test-time augmentation)")
+    return "".join(", " + e for e in extras)
+
+
+def describe_test_views(config) -> str:
+    """The test-time augmentation of ``config`` in words ("flips and shifts of 1 px"), empty when off."""
     views = (["flips"] if config.test_flip else []) + (
         [f"shifts of {config.test_translate} px"] if config.test_translate else [])
-    if views:
-        extras.append("test predictions averaged over " + " and ".join(views) + " (test-time augmentation)")
-    return "".join(", " + e for e in extras)
+    return " and ".join(views)
