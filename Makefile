@@ -6,7 +6,6 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
-FMNIST := /usr/share/datasets/fashion-mnist
 
 .PHONY: demo test install data bench clean
 
@@ -18,20 +17,21 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-# Fashion-MNIST from Debian's package when it is missing and apt is there; otherwise vicinal's own
-# search order applies (--data-dir, $$VICINAL_DATA, ~/.cache/vicinal, then a checksummed download).
-data:
-	@if [ ! -d $(FMNIST) ] && [ -z "$$VICINAL_DATA" ] && command -v apt-get >/dev/null 2>&1; then \
+# Fashion-MNIST, which the demo and the tests read: Debian's package when vicinal finds no copy and apt is
+# there. Where it cannot be had, one line says how to get it and make stops.
+FIND_FMNIST := $(PY) -c "from vicinal.data import load_dataset; load_dataset('fashion-mnist', download=False)"
+data: install
+	@$(FIND_FMNIST) 2>/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get install -y -qq dataset-fashion-mnist || \
-		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; } || \
-		echo "could not install dataset-fashion-mnist; vicinal will look elsewhere"; \
-	fi
+		command -v apt-get >/dev/null 2>&1 && { \
+			$$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+			{ $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; }; }; \
+		$(FIND_FMNIST) 2>/dev/null || { echo "make: fashion-mnist not found and Debian's dataset-fashion-mnist could not be installed: install it (apt-get install dataset-fashion-mnist), or put its four IDX files in a folder and set VICINAL_DATA=DIR"; exit 1; } >&2; }
 
 demo: install data
 	$(PY) -m vicinal compare --dataset fashion-mnist --preset quick
 
-test: install
+test: install data
 	$(PY) -m pytest -q
 
 bench: install
