@@ -104,10 +104,10 @@ def test_tabular_runs_a_users_csv(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(name="nope", preset="smoke"), "experiment name must be one of"),
-    (dict(name="gan", preset="fast"), "preset must be one of"),
-    (dict(name="gan", preset="smoke", seeds=0), "seeds must be ≥ 1"),
-    (dict(name="gan", preset="smoke", seeds=[-1]), "seeds must be a non-empty list"),
+    (dict(name="nope", preset="smoke"), "name='nope' is invalid: expected one of"),
+    (dict(name="gan", preset="fast"), "preset='fast' is invalid: expected one of"),
+    (dict(name="gan", preset="smoke", seeds=0), "seeds=0 is invalid"),
+    (dict(name="gan", preset="smoke", seeds=[-1]), r"seeds=\[-1\] is invalid"),
     (dict(name="gan", preset="smoke", options={"colour": "red"}), r"options \['colour'\] are not settings"),
     (dict(name="all", preset="smoke", options={"colour": "red"}), "are not settings of any experiment"),
 ])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Sequence
+
+from vicinal.eval.report import finite, mean, std
 
 Preset = Literal["smoke", "quick", "paper"]
 PRESETS: tuple[str, ...] = ("smoke", "quick", "paper")
@@ -133,12 +134,6 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def write_json(path: Path, payload: Any) -> Path:
-    """Write `payload` as indented JSON and return the path."""
-    path.write_text(json.dumps(to_jsonable(payload), indent=2) + "\n")
-    return path
-
-
 class Stopwatch:
     """Wall-clock seconds since creation."""
 
@@ -150,25 +145,11 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
 
-def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
-    """Raise ValueError naming `name`, the bad value and the allowed ones."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
 def gain_and_noise(baseline: Sequence[float], other: Sequence[float]) -> tuple[float, float]:
     """Relative gain of `other` over `baseline` (means) and its noise: the standard error of the
     difference of means, relative to the baseline's mean (0 when each side has a single value)."""
-    def stats(values: Sequence[float]) -> tuple[float, float, int]:
-        vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-        if not vals:
-            return math.nan, 0.0, 0
-        m = sum(vals) / len(vals)
-        var = sum((v - m) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        return m, var, len(vals)
-
-    mb, vb, nb = stats(baseline)
-    mo, vo, no = stats(other)
+    nb, no = len(finite(baseline)), len(finite(other))
+    mb, mo = mean(baseline), mean(other)
     if nb == 0 or no == 0 or mb == 0:
         return math.nan, math.nan
-    return relative_gain(mb, mo), math.sqrt(vb / nb + vo / no) / mb
+    return relative_gain(mb, mo), math.sqrt(std(baseline) ** 2 / nb + std(other) ** 2 / no) / mb

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vicinal.train.checkpoint import CHECKPOINT_NAME, write_json
-from vicinal.train.config import TrainConfig
+from vicinal.train.config import TrainConfig, resolve_seeds
+from vicinal.train.distributed import process_rank
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
 from vicinal.train.trainer import Result, train
 
@@ -22,9 +23,7 @@ class CompareResult:
     runs: list[Result]
 
 
-def _check_grid(alphas, seeds: int) -> tuple[float, ...]:
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds={seeds!r} is invalid: expected a positive number of seeds")
+def _check_alphas(alphas) -> tuple[float, ...]:
     alphas = tuple(float(a) for a in alphas)
     if not alphas:
         raise ValueError("alphas=() is invalid: expected at least one α")
@@ -45,19 +44,20 @@ def compare(config: TrainConfig, *, alphas: tuple[float, ...] | None = None, see
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
     the same call continues an interrupted comparison, or reports fewer seeds of it.
     """
-    alphas = _check_grid(alphas if alphas is not None else (0.0, config.alpha), seeds)
+    alphas = _check_alphas(alphas if alphas is not None else (0.0, config.alpha))
+    seeds = resolve_seeds(seeds, start=config.seed)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
     runs = []
-    for seed in range(config.seed, config.seed + seeds):
+    for seed in seeds:
         for alpha in alphas:
             sub = root / f"alpha{alpha:g}-seed{seed}"
             resume = (sub / CHECKPOINT_NAME).is_file()
             runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub)), resume=resume))
     results = [r.final for r in runs]
     report = root / REPORT_NAME
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
+    if process_rank() == 0:  # under torchrun only rank 0 writes
         write_json(root / RESULTS_NAME, results)
         from vicinal.train.report import write_compare_report
 

@@ -9,7 +9,8 @@ import torch
 
 from vicinal.train.config import TrainConfig
 from vicinal.train.distributed import DistContext
-from vicinal.train.hardware import derive_seed, make_generator
+from vicinal.data.loader import derive_seed
+from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
 

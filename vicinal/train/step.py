@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vicinal.core import cutmix, manifold_mixup, mixup, mixup_cross_entropy, soft_cross_entropy
+from vicinal.eval.metrics import autocast_context
 from vicinal.train.config import TrainConfig
 
 
@@ -19,12 +19,6 @@ class StepOutput:
 
     loss: torch.Tensor  # 0-d float32, mean over the batch
     errors: torch.Tensor  # 0-d, number of rows whose prediction differs from the dominant class of the target
-
-
-def _autocast(dtype: torch.dtype | None, device: torch.device):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def _loss_is_two_label(config: TrainConfig, lam: torch.Tensor) -> bool:
@@ -43,21 +37,21 @@ def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, config: 
     """
     device = x.device
     if not mixing:
-        with _autocast(autocast_dtype, device):
+        with autocast_context(device, autocast_dtype):
             logits = model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
         return StepOutput(loss, (logits.argmax(1) != y).sum())
     options = dict(alpha=config.alpha, num_classes=num_classes, label_smoothing=config.label_smoothing,
                    generator=generator)
     if config.method == "manifold_mixup":
-        with _autocast(autocast_dtype, device):
+        with autocast_context(device, autocast_dtype):
             logits, batch = manifold_mixup(model, x, y, layers=mixup_layers, **options)
     else:
         sampler = mixup if config.method == "mixup" else cutmix
         extra = dict(mix=config.mix) if config.method == "mixup" else {}
         batch = sampler(x, y, per_sample=config.per_sample, pairing=config.pairing, knn_k=config.knn_k,
                         **extra, **options)
-        with _autocast(autocast_dtype, device):
+        with autocast_context(device, autocast_dtype):
             logits = model(batch.inputs)
     logits = logits.float()
     if config.method != "manifold_mixup" and _loss_is_two_label(config, batch.lam):

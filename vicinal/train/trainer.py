@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from vicinal.train import distributed as dist_
 from vicinal.train.checkpoint import CHECKPOINT_NAME, export_safetensors, load_checkpoint, save_checkpoint, write_json
-from vicinal.train.config import TrainConfig, field_names
+from vicinal.data.loader import derive_seed
+from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
 from vicinal.train.data import RunData, prepare_data
-from vicinal.train.hardware import autocast_dtype, derive_seed, make_generator, resolve_device, use_channels_last
+from vicinal.train.hardware import (
+    autocast_dtype, determinism, make_generator, resolve_device, threads, use_channels_last,
+)
 from vicinal.train.rundir import (
     RESULTS_NAME, WEIGHTS_NAME, default_run_dir, rewrite_metrics, write_config,
 )
 from vicinal.train.schedules import build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import vicinal_step
-
-# Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
-# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
-RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
-                            "test_flip", "test_translate"})
-
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite more often than ``max_nonfinite_skips`` allows."""
@@ -47,15 +41,6 @@ class Result:
     final: dict
     model: nn.Module
     last_eval: dict | None = field(default=None, repr=False)  # evaluate() output of the last epoch (probs, labels)
-
-
-def config_from_dict(values: dict) -> TrainConfig:
-    """A TrainConfig from stored values (lists back to tuples); unknown keys raise ValueError."""
-    unknown = set(values) - set(field_names())
-    if unknown:
-        raise ValueError(f"stored config has unknown field(s) {sorted(unknown)}: not written by this vicinal")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return TrainConfig(**values)
 
 
 def resume_config(run_dir: str | os.PathLike, **overrides) -> TrainConfig:
@@ -75,47 +60,9 @@ def _checkpoint_path(run_dir: Path) -> Path:
 
 
 def _check_compatible(config: TrainConfig, stored: dict, world_size: int, stored_world: int) -> None:
-    for name in field_names():
-        if name in RESUME_MUTABLE:
-            continue
-        new, old = getattr(config, name), stored.get(name)
-        old = tuple(old) if isinstance(old, list) else old
-        if new != old:
-            raise ValueError(f"resume: {name}={new!r} is incompatible with the checkpoint's {name}={old!r} "
-                             f"(only {sorted(RESUME_MUTABLE)} may change)")
+    check_resumable(config, stored)
     if world_size != stored_world:
         raise ValueError(f"resume: {world_size} processes is incompatible with the checkpoint's {stored_world}")
-
-
-@contextlib.contextmanager
-def _threads(count: int):
-    """Run with ``count`` CPU threads (0: torch's setting), restored afterwards."""
-    previous = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def _determinism(config: TrainConfig):
-    """--deterministic: deterministic kernels and every global RNG seeded; restored afterwards."""
-    if not config.deterministic:
-        yield
-        return
-    previous = torch.are_deterministic_algorithms_enabled()
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.benchmark = False
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed % 2**32)
-    random.seed(config.seed)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous)
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> Result:
@@ -133,7 +80,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> Result:
     cuda = [device.index or 0] if device.type == "cuda" else []
     try:
         # fork_rng: the caller's global RNG is left alone
-        with _threads(config.threads), _determinism(config), torch.random.fork_rng(devices=cuda):
+        with threads(config.threads), determinism(config.deterministic, config.seed), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(derive_seed(config.seed, "global", ctx.rank))  # dropout: differs by rank
             result = _Run(config, device, ctx, resume).fit()
     except BaseException:
