@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from vicinal.train.config import TrainConfig
 from vicinal.train.distributed import DistContext
+from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
 from vicinal.data.loader import derive_seed
 from vicinal.train.hardware import make_generator
 
@@ -41,19 +41,15 @@ def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, st
     return x[keep], y[keep]
 
 
-def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
-                 corruption_state: torch.Tensor | None = None,
-                 channels_last: Callable[[str], bool] = lambda kind: False) -> RunData:
-    """Load ``config.dataset``, take the seeded subsets, corrupt labels, and build the loaders on ``device``.
+def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,
+                 channels_last: bool, corruption_state: torch.Tensor | None = None) -> RunData:
+    """Take ``config``'s seeded subsets of ``dataset``, corrupt labels, and build the loaders on ``device``.
 
     The training permutation is seeded identically on every rank and rank r takes its slice of each global
     batch (``TensorLoader(rank=, world_size=)``), so N ranks × batch B see what one process sees with N·B.
-    ``channels_last(kind)`` says whether batches should come in channels_last memory format.
+    ``channels_last``: the loaders yield batches in channels_last memory format.
     """
-    from vicinal.data import Augment, TensorLoader, corrupt_labels, load_dataset
-
-    c = config
-    ds = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+    c, ds = config, dataset
     x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset",
                                what="train_subset")
     x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset",
@@ -78,8 +74,7 @@ def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
                              f"needs image data")
     augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
         c.augment_crop or c.augment_flip) else None
-    memory_format = bool(channels_last(ds.kind))
-    norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=memory_format)
+    norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=channels_last)
     train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
                          seed=derive_seed(c.seed, "loader"), rank=ctx.rank, world_size=ctx.world_size, **norm)
     test = TensorLoader(x_test, y_test, batch_size=EVAL_BATCH, shuffle=False, **norm)
@@ -88,4 +83,4 @@ def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
     if mask is not None:
         clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
     return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
-                   state, memory_format)
+                   state, channels_last)
