@@ -41,6 +41,20 @@ def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, st
     return x[keep], y[keep]
 
 
+def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
+             corruption_state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """(the corruption generator's state before it draws, the noisy labels, the corrupted mask); the last two
+    None without label noise. A resumed run passes the stored state, so it corrupts the same labels."""
+    generator = make_generator(config.seed, "corruption")
+    if corruption_state is not None:
+        generator.set_state(corruption_state)
+    state = generator.get_state()
+    if config.label_noise == 0:
+        return state, None, None
+    noisy, mask = corrupt_labels(labels, fraction=config.label_noise, num_classes=num_classes, generator=generator)
+    return state, noisy, mask
+
+
 def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,
                  channels_last: bool, corruption_state: torch.Tensor | None = None) -> RunData:
     """Take ``config``'s seeded subsets of ``dataset``, corrupt labels, and build the loaders on ``device``.
@@ -54,19 +68,14 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
                                what="train_subset")
     x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset",
                              what="test_subset")
+    if c.batch_size % ctx.world_size:
+        raise ValueError(f"batch_size={c.batch_size} is invalid: expected a multiple of the {ctx.world_size} "
+                         f"processes")
     per_rank = c.batch_size // ctx.world_size
     if c.batch_size > len(y_train):
         raise ValueError(f"batch_size={c.batch_size} is invalid: larger than the {len(y_train)} training points")
-    corruption_gen = make_generator(c.seed, "corruption")
-    if corruption_state is not None:
-        corruption_gen.set_state(corruption_state)
-    state = corruption_gen.get_state()
-    clean = noisy = mask = None
-    if c.label_noise > 0:
-        clean = y_train
-        noisy, mask = corrupt_labels(y_train, fraction=c.label_noise, num_classes=ds.num_classes,
-                                     generator=corruption_gen)
-        y_train = noisy
+    state, noisy, mask = _corrupt(y_train, c, num_classes=ds.num_classes, corruption_state=corruption_state)
+    clean, y_train = (y_train, noisy) if mask is not None else (None, y_train)
     image = ds.kind == "image"
     for name in ("test_flip", "test_translate"):
         if getattr(c, name) and not image:

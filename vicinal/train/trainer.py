@@ -110,9 +110,6 @@ class TrainingRun:
                  callbacks: Sequence[Callback] = ()) -> None:
         c = self.config = config
         self.device, self.ctx, self.callbacks = device, ctx, tuple(callbacks)
-        if c.batch_size % ctx.world_size:
-            raise ValueError(f"batch_size={c.batch_size} is invalid: expected a multiple of the "
-                             f"{ctx.world_size} processes")
         self.run_dir = Path(dist_.broadcast_object(str(c.out or default_run_dir(c)), ctx))
         state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
         dataset = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
@@ -138,7 +135,7 @@ class TrainingRun:
     def fit(self) -> Result:
         """Train the remaining epochs, evaluate, write the run folder's results and report."""
         self._start()
-        with StopSignals() as stop, self._progress_bar() as bar:
+        with StopSignals() as stop, _progress_bar(self.config, self.length, self.progress, self.ctx) as bar:
             while self.progress.epoch < self.length.epochs:
                 stop_requested = self._train_epoch(stop, bar)
                 self._end_epoch()
@@ -231,12 +228,6 @@ class TrainingRun:
         for callback in self.callbacks:
             callback.on_step(event)
 
-    def _progress_bar(self) -> tqdm:
-        c = self.config
-        return tqdm(total=self.length.total_steps, initial=self.progress.step, unit="img", unit_scale=c.batch_size,
-                    dynamic_ncols=True, leave=False, disable=True if c.quiet or not self.ctx.is_main else None,
-                    desc=f"α={c.alpha:g} seed {c.seed}")
-
     def _finish(self) -> Result:
         p = self.progress
         if self.ctx.is_main and self.last_eval is None:  # resumed after the last epoch: evaluate once more
@@ -250,6 +241,12 @@ class TrainingRun:
             write_results(self.run_dir, final, self.model)
             write_run_report(result)
         return result
+
+
+def _progress_bar(config: TrainConfig, length: RunLength, progress: Progress, ctx: dist_.DistContext) -> tqdm:
+    return tqdm(total=length.total_steps, initial=progress.step, unit="img", unit_scale=config.batch_size,
+                dynamic_ncols=True, leave=False, disable=True if config.quiet or not ctx.is_main else None,
+                desc=f"α={config.alpha:g} seed {config.seed}")
 
 
 def _epoch_line(row: dict, epochs: int) -> str:
