@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vicinal.experiments import EXPERIMENTS, run_experiment
+from vicinal.experiments import EXPERIMENTS, PRESETS, run_experiment
 from vicinal.experiments.framework import gain_and_noise, judge, judge_direction, relative_gain
 from vicinal.experiments.reporting import pct
 
@@ -116,6 +116,14 @@ def test_run_experiment_rejects_bad_arguments(tmp_path: Path, kwargs: dict, matc
     with pytest.raises(ValueError, match=match):
         run_experiment(name, out=tmp_path, **kwargs)
     assert not (tmp_path / "report.md").exists()
+
+
+def test_every_experiment_preset_is_a_trainer_preset_with_settings() -> None:
+    from vicinal.train import PRESETS as TRAINER_PRESETS
+
+    assert set(PRESETS) <= set(TRAINER_PRESETS)
+    for experiment in EXPERIMENTS.values():
+        assert set(experiment.settings) == set(experiment.default_seeds) == set(PRESETS), experiment.name
 
 
 def test_judge_rules() -> None:

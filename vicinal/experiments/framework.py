@@ -7,12 +7,14 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
 from vicinal.eval.report import finite, mean, std
 
+# The trainer presets (vicinal.train.PRESETS) the experiments have settings for: every run of an experiment at
+# preset p starts from the trainer's preset p and changes what the experiment needs.
 Preset = Literal["smoke", "quick", "paper"]
-PRESETS: tuple[str, ...] = ("smoke", "quick", "paper")
+PRESETS: tuple[str, ...] = get_args(Preset)
 Status = Literal["reproduced", "partly", "not reproduced", "not measured"]
 
 
@@ -21,7 +23,7 @@ class Context:
     """What one experiment run is given: its preset, folder, device, data and seeds."""
 
     experiment: str  # the experiment's registry name
-    preset: str  # "smoke" | "quick" | "paper"
+    preset: str  # one of PRESETS, a trainer preset
     out: Path  # the experiment's folder; every run writes below it
     device: str | None = None  # None = let the trainer pick ("auto")
     data_dir: str | None = None  # where the data sets are (None = the data layer's search order)
