@@ -9,16 +9,16 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
 
+from vicinal.core import Mixup
 from vicinal.train import distributed as dist_
 from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
-
-if TYPE_CHECKING:
-    from vicinal.train.trainer import TrainingRun
+from vicinal.train.data import RunData
+from vicinal.train.progress import Progress
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "vicinal-checkpoint-1"  # stored under "format": a checkpoint from anything else is refused
@@ -125,7 +125,22 @@ def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size:
     return state
 
 
-def snapshot(run: TrainingRun) -> dict:
+class Run(Protocol):
+    """The parts of a training run that ``snapshot`` reads and ``restore`` sets (the trainer's TrainingRun)."""
+
+    config: TrainConfig
+    device: torch.device
+    ctx: dist_.DistContext
+    data: RunData
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    mixer: Mixup  # its generator: the same on every rank
+    noise_gen: torch.Generator  # this rank's input-noise generator
+    progress: Progress
+
+
+def snapshot(run: Run) -> dict:
     """Everything ``run`` needs to continue exactly: weights, optimizer, schedule, progress, generators, and each
     process's loader, noise and global RNG states (gathered from every rank: every rank must call this)."""
     rank_state = dict(loader=run.data.train.state_dict(), noise=run.noise_gen.get_state(),
@@ -139,7 +154,7 @@ def snapshot(run: TrainingRun) -> dict:
                 **run.progress.state_dict())
 
 
-def restore(run: TrainingRun, state: dict) -> None:
+def restore(run: Run, state: dict) -> None:
     """Put ``run`` back where ``snapshot`` found it (this process's own rank state)."""
     run.model.load_state_dict(state["model"])
     run.optimizer.load_state_dict(state["optimizer"])

@@ -36,7 +36,7 @@ def _check_alphas(alphas) -> tuple[float, ...]:
 
 def compare_configs(config: TrainConfig, root: Path, *, alphas: Sequence[float],
                     seeds: Sequence[int]) -> list[TrainConfig]:
-    """One config per (α, seed), seed by seed (every α of a seed, then the next), each in ``root/alpha<α>-seed<s>``."""
+    """One config per (α, seed), seed by seed (every α of a seed, then the next), each in root/alpha<α>-seed<s>."""
     return [config.replace(alpha=alpha, seed=seed, out=str(root / f"alpha{alpha:g}-seed{seed}"))
             for seed in seeds for alpha in alphas]
 
