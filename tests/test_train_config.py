@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from vicinal.train import PRESETS, RunLength, TrainConfig, build_optimizer, build_scheduler, config_from_preset
+from vicinal.train.config import resolve_seeds
 
 
 def test_every_preset_is_a_valid_config():
@@ -65,6 +66,13 @@ def _lrs(config: TrainConfig, steps_per_epoch: int) -> list[float]:
         opt.step()
         sched.step()
     return lrs
+
+
+def test_seeds_are_a_count_from_a_start_or_a_list():
+    assert resolve_seeds(3, start=5) == (5, 6, 7) and resolve_seeds([4, 0]) == (4, 0)
+    for bad in (0, True, [], [1, 1], [-1], "12", 2.0):
+        with pytest.raises(ValueError, match=r"^seeds=.* is invalid: expected"):
+            resolve_seeds(bad)
 
 
 def test_run_length_is_the_one_source_of_epochs_and_steps():

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicinal.eval.plots import reliability_diagram
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge_direction
-from .reporting import image, markdown_table, mean, pct
+from .reporting import image, markdown_table, pct
 from .runs import NotRun, RunRecord, Variant, finals, run_variants, summaries
 
 

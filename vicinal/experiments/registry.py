@@ -8,10 +8,10 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
 from vicinal.core._checks import check_choice
 from vicinal.train.config import resolve_seeds
 
+from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
 from .framework import PRESETS, Context, Experiment, Preset, Stopwatch
 from .reporting import write_index, write_report
 

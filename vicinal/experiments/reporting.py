@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 import torch
 
-from vicinal.eval.report import finite, markdown_table, mean, mean_std
+from vicinal.eval.report import finite, markdown_table, mean_std
 from vicinal.train.checkpoint import write_json
 
 from .framework import Context, Experiment, Findings, to_jsonable
