@@ -150,9 +150,7 @@ class TrainingRun:
         self.net.train()
         meter, stopping = EpochMeter(self.device), False
         for x, y in self.data.train:
-            if c.input_noise > 0:
-                x = x + c.input_noise * torch.randn(x.shape, generator=self.noise_gen, device=x.device, dtype=x.dtype)
-            out = vicinal_step(self.net, x, y, mixer=self.mixer, autocast_dtype=self.amp,
+            out = vicinal_step(self.net, self._with_noise(x), y, mixer=self.mixer, autocast_dtype=self.amp,
                                manifold_layers=self.manifold_layers)
             nonfinite, stopping = dist_.any_rank_each(  # every process acts alike at the same step
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
@@ -167,22 +165,26 @@ class TrainingRun:
             self._notify_step(out)
             self.scheduler.step()
             bar.update(1)
-            if p.epoch_step < self.length.steps_per_epoch and (stopping or self._checkpoint_due()):
-                self._checkpoint(meter)
-                if stopping:
-                    raise TrainingInterrupted(stop.signum, str(self.run_dir))
+            self._between_steps(meter, stopping, stop)
         meter.flush(self.progress, self.ctx)
         return stopping
 
-    def _checkpoint_due(self) -> bool:
-        every = self.config.checkpoint_every
-        return every > 0 and self.progress.step % every == 0
+    def _with_noise(self, x: torch.Tensor) -> torch.Tensor:
+        sigma = self.config.input_noise
+        return x + sigma * torch.randn(x.shape, generator=self.noise_gen, device=x.device, dtype=x.dtype) \
+            if sigma > 0 else x
 
-    def _checkpoint(self, meter: EpochMeter) -> None:
-        """A checkpoint in the middle of an epoch; writing it is not counted as training time."""
-        meter.flush(self.progress, self.ctx)
+    def _between_steps(self, meter: EpochMeter, stopping: bool, stop: StopSignals) -> None:
+        """Inside an epoch: the periodic checkpoint, or on a stop request a checkpoint and TrainingInterrupted.
+        Writing a checkpoint is not counted as training time."""
+        p, every = self.progress, self.config.checkpoint_every
+        if p.epoch_step == self.length.steps_per_epoch or not (stopping or (every > 0 and p.step % every == 0)):
+            return
+        meter.flush(p, self.ctx)
         self._save()
         meter.restart_clock()
+        if stopping:
+            raise TrainingInterrupted(stop.signum, str(self.run_dir))
 
     def _save(self) -> None:
         state = snapshot(self)  # every rank takes part in gathering the loader states
