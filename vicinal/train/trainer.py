@@ -211,8 +211,7 @@ class TrainingRun:
 
     def _start(self) -> None:
         c, ctx = self.config, self.ctx
-        if ctx.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+        if ctx.is_main:  # writing config.json makes the run folder
             write_config(self.run_dir, c, device=str(self.device), world_size=ctx.world_size,
                          autocast=str(self.amp).replace("torch.", "") if self.amp else "fp32",
                          channels_last=self.data.channels_last,
