@@ -106,11 +106,11 @@ def test_state_dict_round_trip_with_weights_only_load():
     [
         (dict(alpha=-1), "alpha must be a finite number >= 0, got -1"),
         (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha must be a finite number >= 0, got nan"),
-        (dict(alpha=1, mode="mixer"), "unknown mode 'mixer'"),
+        (dict(alpha=1, mode="mixer"), "mode='mixer' is invalid"),
         (dict(alpha=1, prob=1.5), "prob must be a number in \\[0, 1\\], got 1.5"),
         (dict(alpha=1, switch_prob=-0.1), "switch_prob must be a number in \\[0, 1\\], got -0.1"),
-        (dict(alpha=1, pairing="nearest"), "unknown pairing 'nearest'"),
-        (dict(alpha=1, mix="all"), "unknown mix 'all'"),
+        (dict(alpha=1, pairing="nearest"), "pairing='nearest' is invalid"),
+        (dict(alpha=1, mix="all"), "mix='all' is invalid"),
         (dict(alpha=1, label_smoothing=1), "label_smoothing must be a number in \\[0, 1\\), got 1"),
         (dict(alpha=1, knn_k=0), "knn_k must be an integer >= 1, got 0"),
         (dict(alpha=1, num_classes=0), "num_classes must be an integer >= 1, got 0"),
@@ -138,3 +138,22 @@ def test_pickled_mixer_continues_the_same_stream():
     mixer = Mixup(alpha=1.0, num_classes=4, seed=2)
     copy = pickle.loads(pickle.dumps(mixer))
     assert torch.equal(mixer(x, y).inputs, copy(x, y).inputs)
+
+
+def test_manifold_uses_the_mixers_options_generator_and_switches():
+    from vicinal import manifold_mixup
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4))
+    x, y = data()
+    mixer = Mixup(alpha=0.4, num_classes=4, seed=5, per_sample=True, pairing="roll", label_smoothing=0.1)
+    logits, batch = mixer.manifold(model, x, y, layers=("1", "2"))
+    want_logits, want = manifold_mixup(model, x, y, alpha=0.4, layers=("1", "2"), num_classes=4, per_sample=True,
+                                       pairing="roll", label_smoothing=0.1, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(logits, want_logits) and batch.layer == want.layer and torch.equal(batch.lam, want.lam)
+    assert torch.equal(batch.targets, want.targets) and torch.equal(batch.index, want.index)
+    mixer.enabled = False
+    state = mixer.generator.get_state()
+    logits, batch = mixer.manifold(model, x, y, layers=("1",))
+    assert torch.equal(logits, model(x)) and batch.inputs is x and bool((batch.lam == 1).all())
+    assert torch.equal(mixer.generator.get_state(), state)  # nothing drawn for an unmixed batch

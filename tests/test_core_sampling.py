@@ -146,7 +146,7 @@ def test_batch_of_one_pairs_with_itself():
 
 
 def test_pairing_errors():
-    with pytest.raises(ValueError, match="unknown pairing 'random'"):
+    with pytest.raises(ValueError, match="pairing='random' is invalid"):
         sample_pairing("random", batch_size=3)
     with pytest.raises(ValueError, match="knn_k must be an integer >= 1, got 0"):
         sample_pairing("knn", batch_size=3, features=torch.ones(3, 2), knn_k=0)

@@ -47,9 +47,10 @@ def check_fraction(name: str, value: float, *, closed: bool = True) -> float:
 
 
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError naming both."""
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
+        raise ValueError(f"{name}={value!r} is invalid: expected one of {', '.join(map(repr, choices))}")
     return value
 
 

@@ -13,6 +13,7 @@ from ._checks import (
 )
 from .batch import MixedBatch
 from .cutmix import cutmix
+from .manifold import manifold_mixup
 from .mixup import mixup
 from .targets import prepare_targets
 
@@ -94,6 +95,19 @@ class Mixup:
         if mode == "cutmix":
             return cutmix(x, y, alpha=self.cutmix_alpha, **common)
         return mixup(x, y, alpha=self.alpha, mix=self.mix, **common)
+
+    def manifold(
+        self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, layers: Sequence[str] | None = None
+    ) -> tuple[torch.Tensor, MixedBatch]:
+        """`manifold_mixup(model, x, y, layers=layers)` with this mixer's options, generator, `prob` and
+        `enabled`: (logits, MixedBatch). `mode`, `switch_prob` and `mix` do not apply. A batch left unmixed
+        is `model(x)` with the unmixed batch `__call__` gives."""
+        if not self.enabled or not self._chance(self.prob):
+            return model(x), self._unmixed(x, y)
+        return manifold_mixup(
+            model, x, y, alpha=self.alpha, layers=layers, num_classes=self.num_classes, per_sample=self.per_sample,
+            pairing=self.pairing, label_smoothing=self.label_smoothing, knn_k=self.knn_k, generator=self.generator,
+        )
 
     def _chance(self, p: float) -> bool:
         """True with probability p; draws from the generator only when 0 < p < 1."""
