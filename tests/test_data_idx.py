@@ -70,7 +70,7 @@ BAD_IDX = {
     "dims cut": (_valid_bytes()[:9], "truncated"),
     "data cut": (_valid_bytes()[:-1], "truncated"),
     "trailing bytes": (_valid_bytes() + b"\x00", "bytes after"),
-    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "implausible"),
+    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "more than the limit"),
 }
 
 
