@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from vicinal.data import load_dataset
+from vicinal.data import Augment, load_dataset
 from vicinal.data import cifar
 from vicinal.data.download import extract_tar, file_digest
 from vicinal.data.safe_pickle import load_pickle
@@ -53,6 +53,8 @@ def test_cifar10_loads_in_order(tmp_path, protocol):
     np.testing.assert_array_equal(ds.x_train.numpy(), expected)
     assert ds.y_test.tolist() == batches["test_batch"][b"labels"]
     assert len(ds.mean) == 3 and ds.mean[1] == pytest.approx(expected[:, 1].mean() / 255, abs=1e-9)
+    assert ds.augment == Augment(crop_padding=4, flip=True) == ds.augmentation()  # the paper's, label-preserving
+    assert ds.augmentation(crop_padding=0) == Augment(flip=True) and ds.augmentation(crop_padding=0, flip=False) is None
 
 
 def test_cifar100_fine_labels_and_meta(tmp_path):

@@ -142,7 +142,7 @@ def check_values(x: np.ndarray, path: str | PathLike, what: str) -> None:
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             value = block[where]
             fault = "non-finite values (NaN/inf)" if not np.isfinite(value) else "values beyond float32's range (±3.4e38)"
-            raise file_error(path, f"{what} has {fault}: {value!r} in row {rows.start + where[0]}")
+            raise file_error(path, f"{what} has {fault}: {float(value)!r} in row {rows.start + where[0]}")
 
 
 def standardize(x_train: np.ndarray, x_test: np.ndarray, *, path: str | PathLike = "",
@@ -175,7 +175,8 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray, *, path: str | PathLike
     for x, what in zip((x_train, x_test), names):
         out = np.empty(x.shape, np.float32)
         for rows in row_blocks(x):
-            out[rows] = (x[rows] - mean) / std
+            with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, refused just below
+                out[rows] = (x[rows] - mean) / std
             if not np.isfinite(out[rows]).all():
                 row = rows.start + int(np.argwhere(~np.isfinite(out[rows]))[0][0])
                 raise file_error(path, f"{what} row {row} lies beyond float32's range once scaled by the training "
