@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from vicinal.data import MAX_CLASSES, TensorLoader, load_dataset
+from vicinal.data import MAX_CLASSES, Augment, TensorLoader, load_dataset
 from vicinal.data.npz import load_npz
 from vicinal.models import build_model, default_model
 
@@ -162,3 +162,19 @@ def test_a_decoded_size_over_the_limit_is_refused_before_reading(tmp_path, monke
     monkeypatch.setenv("VICINAL_MAX_DATA_BYTES", str(16 << 20))
     ds = load_dataset(f"npz:{path}")
     assert ds.kind == "tabular" and ds.x_train.dtype == torch.float32 and ds.x_train.shape == (2000, 1000)
+
+
+def test_augmentation_is_asked_for_and_must_fit_the_images(tmp_path):
+    images = load_npz(_npz(tmp_path / "i.npz", **_split(IMAGES_8)))
+    assert images.augmentation(flip=True) == Augment(flip=True)
+    assert images.augmentation(crop_padding=4) == Augment(crop_padding=4)
+    with pytest.raises(ValueError, match=r"crop_padding=100000 is invalid for images of shape \(1, 8, 8\): expected at "
+                                         r"most 4 \(half the smaller side\)"):
+        images.augmentation(crop_padding=100000)
+    sequences = load_npz(_npz(tmp_path / "s.npz", **_split(SEQUENCES), kind="sequence"))
+    assert sequences.augmentation(crop_padding=0, flip=False) is None
+    with pytest.raises(ValueError, match=r"augmentation Augment\(crop_padding=0, flip=True\) is invalid for examples "
+                                         r"of shape \(1, 40\): expected images \(C, H, W\)"):
+        sequences.augmentation(flip=True)
+    with pytest.raises(ValueError, match="crop_padding must be an int >= 0"):
+        images.augmentation(crop_padding=-1)
