@@ -156,10 +156,10 @@ def test_a_decoded_size_over_the_limit_is_refused_before_reading(tmp_path, monke
     fault = r"zeros.npz: its arrays \(x_train uint8 \(2000, 1000\), .*\) needs 9.6 MiB of memory, more than the limit of 4.0 MiB"
     with pytest.raises(ValueError, match=fault):
         load_npz(path, max_bytes=4 << 20)
-    monkeypatch.setenv("VICINAL_MAX_DATA_BYTES", str(4 << 20))
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", str(4 << 20))
     with pytest.raises(ValueError, match="more than the limit of 4.0 MiB"):
         load_dataset(f"npz:{path}")
-    monkeypatch.setenv("VICINAL_MAX_DATA_BYTES", str(16 << 20))
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", str(16 << 20))
     ds = load_dataset(f"npz:{path}")
     assert ds.kind == "tabular" and ds.x_train.dtype == torch.float32 and ds.x_train.shape == (2000, 1000)
 

@@ -116,13 +116,13 @@ def test_csv_over_the_memory_limit_is_refused_while_reading(tmp_path, monkeypatc
     with pytest.raises(ValueError, match=r"long.csv: 4096 rows of 2 features by line 4097: needs 224.0 KiB of memory, "
                                          r"more than the limit of 100.0 KiB"):
         load_csv(path, max_bytes=100 * 1024)
-    monkeypatch.setenv("VICINAL_MAX_DATA_BYTES", str(100 * 1024))
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", str(100 * 1024))
     with pytest.raises(ValueError, match="more than the limit of 100.0 KiB"):
         load_dataset(f"csv:{path}")
-    monkeypatch.setenv("VICINAL_MAX_DATA_BYTES", "lots")
-    with pytest.raises(ValueError, match="VICINAL_MAX_DATA_BYTES='lots' is invalid: expected a number of bytes >= 1"):
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="VICINAL_MEMORY_LIMIT='lots' is invalid: expected a number of bytes >= 1"):
         load_dataset(f"csv:{path}")
-    monkeypatch.delenv("VICINAL_MAX_DATA_BYTES")
+    monkeypatch.delenv("VICINAL_MEMORY_LIMIT")
     assert load_csv(path).x_train.shape == (8000, 2)
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -313,3 +317,15 @@ def test_build_model_takes_input_shape_or_the_old_arguments_not_both():
         build_model("fastcnn", num_classes=3, input_shape=(1, 8, 8), in_channels=1)
     old = build_model("mlp", num_classes=3, in_features=5)
     assert old.hidden1[1].in_features == 5
+
+
+def test_the_command_line_refuses_a_conv_model_on_tabular_data_in_one_line(tmp_path):
+    """`vicinal train --dataset iris --model fastcnn` printed a conv2d traceback; now one line naming both, exit 2."""
+    root = Path(__file__).resolve().parents[1]
+    argv = [sys.executable, "-m", "vicinal", "train", "--preset", "smoke", "--quiet", "--dataset", "iris", "--model",
+            "fastcnn", "--train-subset", "none", "--test-subset", "none", "--out", str(tmp_path / "run")]
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "model='fastcnn' does not fit examples of shape (4,): expected images (C, H, W)" in lines[0]

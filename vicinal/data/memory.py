@@ -13,7 +13,7 @@ try:
 except ImportError:  # not on Windows: no RLIMIT_AS there
     resource = None
 
-MEMORY_ENV = "VICINAL_MAX_DATA_BYTES"  # environment variable: the limit in bytes, overriding the default
+MEMORY_ENV = "VICINAL_MEMORY_LIMIT"  # environment variable: the limit in bytes, overriding the default
 MEMORY_SHARE = 0.5  # default limit: this share of the memory the process can still get
 
 
@@ -51,7 +51,7 @@ def available_memory() -> int | None:
 def memory_limit(max_bytes: int | None = None) -> int:
     """The most bytes a data set may take once decoded (and a model's training state).
 
-    `max_bytes` when given; else $VICINAL_MAX_DATA_BYTES when set; else `MEMORY_SHARE` of
+    `max_bytes` when given; else $VICINAL_MEMORY_LIMIT when set; else `MEMORY_SHARE` of
     `available_memory()` (no limit when the system does not say how much memory there is).
     """
     source = "max_bytes"
@@ -86,4 +86,4 @@ def over_limit(needed: int, limit: int) -> str | None:
     if needed <= limit:
         return None
     return (f"needs {format_bytes(needed)} of memory, more than the limit of {format_bytes(limit)} "
-            f"(max_bytes=, else ${MEMORY_ENV}, else half the memory this process can still get)")
+            f"(max_bytes= or ${MEMORY_ENV} when given, else half the memory this process can still get)")

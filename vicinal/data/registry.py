@@ -39,7 +39,7 @@ def load_dataset(
     the arrays' shapes, see `load_npz`).
 
     A file (MNIST's IDX files, CSV, npz) is refused when loading it would take more memory than
-    `memory_limit(max_bytes)`: `max_bytes`, else $VICINAL_MAX_DATA_BYTES, else half of what the process
+    `memory_limit(max_bytes)`: `max_bytes`, else $VICINAL_MEMORY_LIMIT, else half of what the process
     can still get. Any bad file raises ValueError naming the file and the fault.
     """
     check_test_fraction(test_fraction)
