@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import torch
@@ -18,6 +18,22 @@ KINDS: tuple[str, ...] = get_args(Kind)
 MAX_CLASSES = 10_000  # most classes a data set may have: labels are 0..C-1 with C <= this
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CHUNK_ELEMENTS = 1 << 22  # elements per block when statistics and conversions go through an array in blocks
+
+
+class ArrayHeader(NamedTuple):
+    """What a file declares of an array before its data is read (an .npy header, an IDX header)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.shape, dtype=object))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
 
 
 def file_error(path: str | PathLike, fault: str) -> ValueError:

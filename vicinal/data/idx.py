@@ -7,11 +7,11 @@ import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, NamedTuple, TypeVar
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 
-from vicinal.data.dataset import file_error
+from vicinal.data.dataset import ArrayHeader, file_error
 from vicinal.data.memory import memory_limit, over_limit
 
 Parsed = TypeVar("Parsed")
@@ -20,17 +20,6 @@ Parsed = TypeVar("Parsed")
 IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22
-
-
-class IdxHeader(NamedTuple):
-    """What an IDX header declares: the dimensions and the (big-endian) dtype of the data."""
-
-    dims: tuple[int, ...]
-    dtype: np.dtype
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.dims, dtype=object)) * self.dtype.itemsize
 
 
 def _read_exactly(stream: BinaryIO, size: int, path: Path, what: str) -> np.ndarray:
@@ -62,7 +51,7 @@ def _open(path: Path, parse: Callable[[BinaryIO, int | None], Parsed]) -> Parsed
         raise file_error(path, f"cannot be read ({err.strerror or err})") from err
 
 
-def _header(stream: BinaryIO, path: Path, ndim: int | None) -> IdxHeader:
+def _header(stream: BinaryIO, path: Path, ndim: int | None) -> ArrayHeader:
     header = bytes(_read_exactly(stream, 4, path, "the magic number"))
     if header[0] != 0 or header[1] != 0 or header[2] not in IDX_DTYPES:
         raise file_error(path, f"not an IDX file: bad magic number 0x{header.hex()}")
@@ -70,10 +59,10 @@ def _header(stream: BinaryIO, path: Path, ndim: int | None) -> IdxHeader:
     if ndim is not None and rank != ndim:
         raise file_error(path, f"expected an IDX file of {ndim} dimensions, the header says {rank}")
     dims = tuple(int(d) for d in np.frombuffer(_read_exactly(stream, 4 * rank, path, "the dimensions"), ">u4"))
-    return IdxHeader(dims, np.dtype(IDX_DTYPES[header[2]]))
+    return ArrayHeader(dims, np.dtype(IDX_DTYPES[header[2]]))
 
 
-def idx_header(path: str | os.PathLike, *, ndim: int | None = None) -> IdxHeader:
+def idx_header(path: str | os.PathLike, *, ndim: int | None = None) -> ArrayHeader:
     """The dimensions and dtype an IDX file's header declares, read without its data."""
     path = Path(path)
     return _open(path, lambda stream, _: _header(stream, path, ndim))
@@ -96,17 +85,17 @@ def read_idx(path: str | os.PathLike, *, ndim: int | None = None, max_bytes: int
         size = head.nbytes
         fault = over_limit(size, limit)
         if fault:
-            raise file_error(path, f"its header declares data of dims {head.dims} ({head.dtype}), which {fault}")
-        header_size = 4 + 4 * len(head.dims)
+            raise file_error(path, f"its header declares data of dims {head.shape} ({head.dtype}), which {fault}")
+        header_size = 4 + 4 * len(head.shape)
         if plain_size is not None and plain_size < header_size + size:
             raise file_error(
-                path, f"truncated: dims {head.dims} need {header_size + size} bytes, the file has {plain_size}"
+                path, f"truncated: dims {head.shape} need {header_size + size} bytes, the file has {plain_size}"
             )
-        data = _read_exactly(stream, size, path, f"data of dims {head.dims}")
+        data = _read_exactly(stream, size, path, f"data of dims {head.shape}")
         extra = stream.read(1)  # for gzip this also reaches the end of the stream and checks its CRC
         if extra:
-            raise file_error(path, f"has bytes after the {size} bytes of data its dims {head.dims} declare")
-        return data.view(head.dtype).astype(head.dtype.newbyteorder("="), copy=False).reshape(head.dims)
+            raise file_error(path, f"has bytes after the {size} bytes of data its dims {head.shape} declare")
+        return data.view(head.dtype).astype(head.dtype.newbyteorder("="), copy=False).reshape(head.shape)
 
     return _open(path, parse)
 

@@ -102,21 +102,20 @@ def _check_headers(paths: dict[str, Path], folder: Path, limit: int) -> None:
         if images.dtype != np.uint8:
             raise file_error(paths[image_stem], f"images must be unsigned bytes, the header says {images.dtype}")
         check_counts(paths[label_stem], f"{split} split ({paths[image_stem].name} vs {paths[label_stem].name})",
-                     images.dims[0], labels.dims[0])
-    train, test = (heads[FILES[split][0]].dims[1:] for split in ("train", "test"))
+                     images.shape[0], labels.shape[0])
+    train, test = (heads[FILES[split][0]].shape[1:] for split in ("train", "test"))
     if train != test:
         raise file_error(folder, f"train images {train} and test images {test} differ in size")
-    needed = sum(h.nbytes for h in heads.values()) + 8 * sum(heads[FILES[s][1]].dims[0] for s in FILES)
+    needed = sum(h.nbytes for h in heads.values()) + 8 * sum(heads[FILES[s][1]].size for s in FILES)
     fault = over_limit(needed, limit)
     if fault:
-        raise file_error(folder, f"the four IDX files ({', '.join(f'{s} {h.dims}' for s, h in heads.items())}) {fault}")
+        raise file_error(folder, f"the four IDX files ({', '.join(f'{s} {h.shape}' for s, h in heads.items())}) {fault}")
 
 
 def _read_split(paths: dict[str, Path], split: str, num_classes: int, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     image_file, label_file = (paths[stem] for stem in FILES[split])
-    images = read_idx(image_file, ndim=3, max_bytes=limit)
+    images = read_idx(image_file, ndim=3, max_bytes=limit)  # as its header declares: checked by _check_headers
     labels = read_idx(label_file, ndim=1, max_bytes=limit)
-    check_counts(label_file, f"{split} split ({image_file.name} vs {label_file.name})", len(images), len(labels))
     y = labels_to_tensor(labels, num_classes=num_classes, path=label_file, what="labels")
     return torch.from_numpy(images).unsqueeze(1), y
 

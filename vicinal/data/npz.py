@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
-from vicinal.data.dataset import (KINDS, Dataset, channel_stats, check_classes_present, check_counts,
+from vicinal.data.dataset import (KINDS, ArrayHeader, Dataset, channel_stats, check_classes_present, check_counts,
                                   check_num_classes, file_error, standardize)
 from vicinal.data.memory import memory_limit, over_limit
 
@@ -20,30 +20,19 @@ NUMERIC = "biuf"  # numpy dtype kinds accepted for inputs: bool, signed and unsi
 RANKS = {"image": (3, 4), "sequence": (2, 3), "tabular": (2,)}  # dimensions of x (with N) each kind takes
 
 
-class Header(NamedTuple):
-    """What an .npy member's header declares, read before any of its data."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype
-
-    @property
-    def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize
-
-
 def _member(archive: zipfile.ZipFile, name: str) -> str | None:
     """The archive member holding array `name` (`name.npy`, as np.savez writes it, or `name`)."""
     names = set(archive.namelist())
     return next((m for m in (f"{name}.npy", name) if m in names), None)
 
 
-def _read_header(handle: BinaryIO) -> Header:
+def _read_header(handle: BinaryIO) -> ArrayHeader:
     version = np.lib.format.read_magic(handle)
     if version not in ((1, 0), (2, 0)):
         raise ValueError(f".npy format version {version} (expected 1.0 or 2.0)")
     read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, _, dtype = read(handle)
-    return Header(tuple(int(d) for d in shape), dtype)
+    return ArrayHeader(tuple(int(d) for d in shape), dtype)
 
 
 def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
@@ -87,7 +76,7 @@ def _kind(path: Path, archive: zipfile.ZipFile) -> str | None:
     return text
 
 
-def _input_kind(path: Path, x: Header, declared: str | None) -> str:
+def _input_kind(path: Path, x: ArrayHeader, declared: str | None) -> str:
     """The kind of x_train from its header (shape and dtype), or the archive's `kind` after checking it fits."""
     rank = len(x.shape)
     if declared is None:
@@ -102,17 +91,17 @@ def _input_kind(path: Path, x: Header, declared: str | None) -> str:
     return declared
 
 
-def _needed_bytes(headers: dict[str, Header], kind: str) -> int:
+def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
     """Peak memory of loading: every array as read, plus the float32 copy of standardized inputs
     (uint8 images are kept as they are) and the int64 copy of the labels."""
     raw = sum(h.nbytes for h in headers.values())
     kept = kind == "image" and headers["x_train"].dtype == np.uint8
-    inputs = sum(int(np.prod(headers[a].shape, dtype=object)) * (1 if kept else 4) for a in ("x_train", "x_test"))
-    labels = sum(int(np.prod(headers[a].shape, dtype=object)) * 8 for a in ("y_train", "y_test"))
+    inputs = sum(headers[a].size * (1 if kept else 4) for a in ("x_train", "x_test"))
+    labels = sum(headers[a].size * 8 for a in ("y_train", "y_test"))
     return raw + inputs + labels
 
 
-def _check_headers(path: Path, headers: dict[str, Header]) -> None:
+def _check_headers(path: Path, headers: dict[str, ArrayHeader]) -> None:
     """Dtypes, ranks and counts, from the headers alone."""
     for name, header in headers.items():
         if header.dtype.hasobject or header.dtype.fields is not None:

@@ -92,6 +92,20 @@ def _row_values(path: Path, line: int, cells: list[str], names: list[str]) -> li
     return values
 
 
+def _csv_header(path: Path, first: tuple[int, list[str]] | None, label_column: str | None) -> tuple[list[str], str]:
+    """The column names of a CSV's first row, and its label column (named, else "label", else the last)."""
+    if first is None:
+        raise file_error(path, "empty file: expected a header row and data rows")
+    header = [h.strip() for h in first[1]]
+    if label_column is None:
+        label_column = DEFAULT_LABEL if DEFAULT_LABEL in header else header[-1]
+    if label_column not in header:
+        raise file_error(path, f"no label column {label_column!r} (columns: {header})")
+    if len(header) < 2:
+        raise file_error(path, f"needs a label column and at least one feature column, has {header}")
+    return header, label_column
+
+
 def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
              max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Features (float64, N x F), class indices (int64, N), class names and feature names of a CSV
@@ -109,16 +123,7 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
         with open(path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is skipped
             reader = csv.reader(handle)
             rows = ((reader.line_num, row) for row in reader if any(cell.strip() for cell in row))
-            first = next(rows, None)
-            if first is None:
-                raise file_error(path, "empty file: expected a header row and data rows")
-            header = [h.strip() for h in first[1]]
-            if label_column is None:
-                label_column = DEFAULT_LABEL if DEFAULT_LABEL in header else header[-1]
-            if label_column not in header:
-                raise file_error(path, f"no label column {label_column!r} (columns: {header})")
-            if len(header) < 2:
-                raise file_error(path, f"needs a label column and at least one feature column, has {header}")
+            header, label_column = _csv_header(path, next(rows, None), label_column)
             target = header.index(label_column)
             names = header[:target] + header[target + 1:]
             blocks: list[np.ndarray] = []
