@@ -1,4 +1,4 @@
-"""FastCNN: a small conv-BN-GELU network with max-pooling, fast on a CPU for 28×28 inputs (airbench-style)."""
+"""FastCNN: a small conv-BN-GELU network with max-pooling, fast on a CPU (airbench-style); its body also makes CNN1d."""
 
 from __future__ import annotations
 

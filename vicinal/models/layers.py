@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-MAX_DEPTH = 1000  # most layers a model may have (ResNet-1001's depth): deeper ones are refused before they are built
+MAX_DEPTH = 1000  # most layers a model may have (the deepest of the papers: 190); deeper ones are refused unbuilt
 
 
 class Normalize(nn.Module):
