@@ -201,16 +201,16 @@ def csv_texts(draw) -> str:
     for _ in range(draw(st.integers(0, 4))):
         row = draw(st.integers(0, len(rows) - 1))
         fault = draw(st.sampled_from(["cell", "short", "long", "blank", "header"]))
-        if fault == "cell":
-            rows[row][draw(st.integers(0, len(rows[row]) - 1))] = draw(CELLS)
+        target = header if fault == "header" else rows[row]
+        if fault in ("cell", "header") and target:
+            names = st.sampled_from(["a", "label", "", " y "])
+            target[draw(st.integers(0, len(target) - 1))] = draw(names if fault == "header" else CELLS)
         elif fault == "short" and rows[row]:
             rows[row].pop()
         elif fault == "long":
             rows[row].append(draw(CELLS))
         elif fault == "blank":
             rows.insert(row, draw(st.sampled_from([[], [""], ["  "]])))
-        else:
-            header[draw(st.integers(0, width - 1))] = draw(st.sampled_from(["a", "label", "", " y "]))
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\n\n"]))).writerows(rows)
     return buffer.getvalue()

@@ -115,6 +115,8 @@ BIG = np.finfo(np.float32).max
     ({"y_test": np.r_[np.arange(7) % 4, MAX_CLASSES]}, f"label {MAX_CLASSES} in y_test"),
     ({"y_train": np.r_[np.arange(19) % 4, 1e30]}, "far beyond any class index"),
     ({"y_train": np.array([*range(19), 2**63], dtype=np.uint64) % np.uint64(2**64 - 1)}, "far beyond any class index"),
+    ({"x_train": IMAGES_8[:20], "x_test": IMAGES_8[20:28].astype(float)}, "x_train is uint8 and x_test float64: "
+                                                                            "images are uint8 in both splits"),
     ({"kind": "video"}, r"kind='video' is invalid: expected one of \['image', 'sequence', 'tabular'\]"),
     ({"kind": np.arange(3)}, "kind must be a string"),
     ({"kind": "image"}, r"x_train has shape \(20, 5\), which kind='image' does not take"),

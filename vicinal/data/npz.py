@@ -76,7 +76,7 @@ def _kind(path: Path, archive: zipfile.ZipFile) -> str | None:
     return text
 
 
-def _input_kind(path: Path, x: ArrayHeader, declared: str | None) -> str:
+def _input_kind(path: Path, x: ArrayHeader, x_test: ArrayHeader, declared: str | None) -> str:
     """The kind of x_train from its header (shape and dtype), or the archive's `kind` after checking it fits."""
     rank = len(x.shape)
     if declared is None:
@@ -84,11 +84,15 @@ def _input_kind(path: Path, x: ArrayHeader, declared: str | None) -> str:
         if kind is None:
             raise file_error(path, f"x_train has shape {x.shape}: expected vectors (N, F), sequences (N, C, T) or "
                                    f"images (N, C, H, W) or uint8 (N, H, W)")
-        return kind
-    if rank not in RANKS[declared]:
-        raise file_error(path, f"x_train has shape {x.shape}, which {KIND_ARRAY}={declared!r} does not take: "
-                               f"expected {' or '.join(str(r) for r in RANKS[declared])} dimensions")
-    return declared
+    else:
+        kind = declared
+        if rank not in RANKS[declared]:
+            raise file_error(path, f"x_train has shape {x.shape}, which {KIND_ARRAY}={declared!r} does not take: "
+                                   f"expected {' or '.join(str(r) for r in RANKS[declared])} dimensions")
+    if kind == "image" and (x.dtype == np.uint8) != (x_test.dtype == np.uint8):
+        raise file_error(path, f"x_train is {x.dtype} and x_test {x_test.dtype}: images are uint8 in both splits or "
+                               f"in neither")
+    return kind
 
 
 def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
@@ -169,7 +173,7 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
                 with archive.open(member) as handle:
                     headers[name] = _read_header(handle)
             _check_headers(path, headers)
-            kind = _input_kind(path, headers["x_train"], _kind(path, archive))
+            kind = _input_kind(path, headers["x_train"], headers["x_test"], _kind(path, archive))
             fault = over_limit(_needed_bytes(headers, kind), memory_limit(max_bytes))
             if fault:
                 raise file_error(path, f"its arrays ({', '.join(f'{a} {h.dtype} {h.shape}' for a, h in headers.items())}) "
