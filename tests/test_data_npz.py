@@ -114,6 +114,7 @@ BIG = np.finfo(np.float32).max
                                                         rf"expected class indices 0..C-1 with C <= {MAX_CLASSES}"),
     ({"y_test": np.r_[np.arange(7) % 4, MAX_CLASSES]}, f"label {MAX_CLASSES} in y_test"),
     ({"y_train": np.r_[np.arange(19) % 4, 1e30]}, "far beyond any class index"),
+    ({"y_train": np.r_[np.arange(19) % 4, 2.0**63]}, "far beyond any class index"),
     ({"y_train": np.array([*range(19), 2**63], dtype=np.uint64) % np.uint64(2**64 - 1)}, "far beyond any class index"),
     ({"x_train": IMAGES_8[:20], "x_test": IMAGES_8[20:28].astype(float)}, "x_train is uint8 and x_test float64: "
                                                                             "images are uint8 in both splits"),

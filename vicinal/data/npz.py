@@ -136,7 +136,7 @@ def _labels(values: np.ndarray, path: Path, what: str) -> np.ndarray:
     if values.dtype.kind == "f":
         if not (np.isfinite(values).all() and (values == np.round(values)).all()):
             raise file_error(path, f"{what} must be integer class labels, got non-integer values of dtype {values.dtype}")
-        if values.size and np.abs(values).max() > np.iinfo(np.int64).max:
+        if values.size and np.abs(values).max() >= 2.0**63:  # not an int64
             raise file_error(path, f"{what} has label {values[np.argmax(np.abs(values))]!r}, far beyond any class index")
     if values.size and values.min() < 0:
         raise file_error(path, f"{what} has negative label {values.min()!r}: expected 0..num_classes-1")
