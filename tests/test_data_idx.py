@@ -70,7 +70,9 @@ BAD_IDX = {
     "dims cut": (_valid_bytes()[:9], "truncated"),
     "data cut": (_valid_bytes()[:-1], "truncated"),
     "trailing bytes": (_valid_bytes() + b"\x00", "bytes after"),
-    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "more than the limit"),
+    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "too large for any array"),
+    "dims over memory": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**20, 2**20, 2**10), "more than the limit"),
+    "dims beyond any array": (bytes([0, 0, 8, 4]) + struct.pack(">IIII", 0, 14, 2**30, 2**30), "too large for any array"),
 }
 
 

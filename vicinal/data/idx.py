@@ -59,7 +59,10 @@ def _header(stream: BinaryIO, path: Path, ndim: int | None) -> ArrayHeader:
     if ndim is not None and rank != ndim:
         raise file_error(path, f"expected an IDX file of {ndim} dimensions, the header says {rank}")
     dims = tuple(int(d) for d in np.frombuffer(_read_exactly(stream, 4 * rank, path, "the dimensions"), ">u4"))
-    return ArrayHeader(dims, np.dtype(IDX_DTYPES[header[2]]))
+    head = ArrayHeader(dims, np.dtype(IDX_DTYPES[header[2]]))
+    if ArrayHeader(tuple(d for d in dims if d), head.dtype).nbytes > np.iinfo(np.intp).max:
+        raise file_error(path, f"its header declares dims {dims}, too large for any array")  # even with a 0 among them
+    return head
 
 
 def idx_header(path: str | os.PathLike, *, ndim: int | None = None) -> ArrayHeader:
