@@ -164,7 +164,8 @@ def cutmix_segmentation(
     Every pixel's target is then the one-hot label of the pixel it came from (an ignored one stays
     ignored); `.lam` is the share of each image kept (the box clipped to the image, as in `cutmix`).
     x: images (B, ..., H, W), any dtype; masks: class indices (B, H, W); `.targets` (B, C, H, W).
-    One box per batch, or one per image (`per_sample`). x is never changed unless `inplace=True`.
+    One box per batch, or one per image (`per_sample`). Draws λ, the partners, then the box(es), from
+    `generator`, as `cutmix` does. x is never changed unless `inplace=True`.
     """
     targets, lam, index, gen = _prepare(
         x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index,
