@@ -217,7 +217,8 @@ class Mixup:
         """Rows 0..kept−1 of the mixed batch: blended with (or pasted from) row B−1−i."""
         rows = MixParams(*(t.to(x.device) for t in (rows.lam, rows.cutmix, rows.boxes)))
         blend_lam = torch.where(rows.cutmix, 1.0, rows.lam)
-        partner = x.index_select(0, flip[:kept])
+        cutting = bool(rows.cutmix.any())
+        partner = x.index_select(0, flip[:kept]) if cutting or not x.is_floating_point() else None
         if bool((blend_lam == 1).all()):  # CutMix only: the paste below makes the new tensor
             mixed = x[:kept]
         elif x.is_floating_point():
@@ -227,7 +228,7 @@ class Mixup:
             shape = (kept, *([1] * (x.ndim - 1)))
             w_own, w_partner = blend_lam[:kept].float().view(shape), (1 - blend_lam[:kept]).float().view(shape)
             mixed = (x[:kept].float() * w_own + partner.float() * w_partner).round_().to(x.dtype)
-        if not bool(rows.cutmix.any()):
+        if not cutting:
             return mixed
         if x.ndim < 3:
             raise ValueError(f"x of shape {tuple(x.shape)} is invalid for CutMix: expected (B, ..., H, W)")
@@ -255,7 +256,7 @@ class Mixup:
 class FastCollateMixup(Mixup):
     """timm's `FastCollateMixup`: a DataLoader `collate_fn` that mixes uint8 samples while collating.
 
-    `collate(samples)` with samples (image, label): image a uint8 array or tensor (C, H, W), label an
+    `mixer(samples)` with samples (image, label): image a uint8 array or tensor (C, H, W), label an
     int. Returns (uint8 images (B, C, H, W), soft targets (B, C) float32); in "half" mode only the
     first ⌈B/2⌉ rows. Mixed pixels are computed in float32 and rounded half to even, as timm does.
     """

@@ -94,8 +94,9 @@ def _prepare(
     per_sample: bool,
     pairing: str,
     generator: torch.Generator | None,
+    floating: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator]:
-    """Check everything, then draw λ and the partners: (targets, λ, index, generator)."""
+    """Check everything (x floating if `floating`), then draw λ and the partners: (targets, λ, index, generator)."""
     for name, t in (("x", x), ("masks", masks)):
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"{name}={type(t).__name__} is invalid: expected a torch.Tensor")
@@ -104,6 +105,8 @@ def _prepare(
             f"masks of shape {tuple(masks.shape)} are invalid for images of shape {tuple(x.shape)}: "
             "expected images (B, ..., H, W) and masks (B, H, W)"
         )
+    if floating:
+        check_floating("x", x)
     alpha = check_alpha(alpha)
     check_choice("pairing", pairing, SEGMENTATION_PAIRINGS)
     targets = segmentation_targets(
@@ -135,11 +138,9 @@ def mixup_segmentation(
     or one per image (`per_sample`); draws (λ, then the partners) come from `generator`. x is never
     changed unless `inplace=True`.
     """
-    if isinstance(x, torch.Tensor):
-        check_floating("x", x)
     targets, lam, index, _ = _prepare(
-        x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index,
-        label_smoothing=label_smoothing, per_sample=per_sample, pairing=pairing, generator=generator,
+        x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        per_sample=per_sample, pairing=pairing, generator=generator, floating=True,
     )
     inputs = mix_rows(x, lam, index, inplace=inplace, reversed_index=pairing == "flip")
     targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
@@ -168,8 +169,8 @@ def cutmix_segmentation(
     `generator`, as `cutmix` does. x is never changed unless `inplace=True`.
     """
     targets, lam, index, gen = _prepare(
-        x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index,
-        label_smoothing=label_smoothing, per_sample=per_sample, pairing=pairing, generator=generator,
+        x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing,
+        per_sample=per_sample, pairing=pairing, generator=generator, floating=False,
     )
     height, width = masks.shape[1:]
     boxes, kept = sample_boxes(lam, height, width, generator=gen)
