@@ -28,15 +28,23 @@ def _level(noise: float) -> str:
     return f"{round(100 * noise)} %"
 
 
-def variants(noise: float, settings: MemorizationSettings) -> tuple[Variant, ...]:
-    """ERM, ERM + dropout at the paper's best p for the level, mixup at the paper's best α for it (and the extra α)."""
-    best = paper.MEMORIZATION_BEST[noise]
+def best_settings(noise: float) -> dict[str, float]:
+    """The paper's best dropout p and mixup α for a level (for a level it did not run: those of 50 %)."""
+    return paper.MEMORIZATION_BEST.get(noise, paper.MEMORIZATION_BEST[0.5])
+
+
+def variants(noise: float, settings: MemorizationSettings) -> tuple[tuple[Variant, str | None], ...]:
+    """ERM, ERM + dropout at the paper's best p for the level, mixup at the paper's best α for it (and the extra α),
+    each with the column of the paper's table it sits beside."""
+    best = best_settings(noise)
     tag = f"n{round(100 * noise)}"
     alphas = dict.fromkeys((best["alpha"], *settings.extra_alphas))
     return (
-        Variant(f"{tag}_erm", "ERM", dict(alpha=0.0)),
-        Variant(f"{tag}_erm_dropout", f"ERM + dropout p={best['dropout']:g}", dict(alpha=0.0, dropout=best["dropout"])),
-        *(Variant(f"{tag}_mixup_a{a:g}", f"mixup α={a:g}", dict(method="mixup", alpha=a)) for a in alphas),
+        (Variant(f"{tag}_erm", "ERM", dict(alpha=0.0)), "erm"),
+        (Variant(f"{tag}_erm_dropout", f"ERM + dropout p={best['dropout']:g}", dict(alpha=0.0, dropout=best["dropout"])),
+         "erm_dropout"),
+        *((Variant(f"{tag}_mixup_a{a:g}", f"mixup α={a:g}", dict(method="mixup", alpha=a)),
+           "mixup" if a == best["alpha"] else None) for a in alphas),
     )
 
 
@@ -66,10 +74,10 @@ def measure(ctx: Context, settings: MemorizationSettings) -> dict[str, Any]:
     levels, planned, refused = {}, [], {}
     for noise in settings.noise_levels:
         chosen = variants(noise, settings)
-        more, no = plan_variants(ctx, {**settings.base, "label_noise": noise}, chosen)
+        more, no = plan_variants(ctx, {**settings.base, "label_noise": noise}, [v for v, _ in chosen])
         planned += more
         refused.update(no)
-        levels[str(noise)] = [{"key": v.key, "label": v.label} for v in chosen]
+        levels[str(noise)] = [{"key": v.key, "label": v.label, "paper": column} for v, column in chosen]
     runs = by_key(train_runs(ctx, planned))
     return {"levels": levels, "runs": {v["key"]: summaries(refused.get(v["key"]) or runs.get(v["key"]))
                                        for rows in levels.values() for v in rows}}
@@ -81,18 +89,27 @@ def _gap(entry: Any) -> dict[int, float]:
     return {s: last[s] - best[s] for s in last if s in best}
 
 
+def _paper_effects(table: dict[str, tuple[float, float]] | None) -> dict[str, str]:
+    """The paper's effect for each claim of a level, from its (best, last) test errors ("—" where it has none)."""
+    if table is None:
+        return dict.fromkeys(("last", "gap", "fit", "dropout"), "— (a level the paper did not run)")
+    (e_best, e_last), (m_best, m_last), d_last = table["erm"], table["mixup"], table["erm_dropout"][1]
+    return {"last": f"{e_last} → {m_last} ({m_last - e_last:+.1f})",
+            "gap": f"{e_last - e_best:.1f} → {m_last - m_best:.1f} ({(m_last - m_best) - (e_last - e_best):+.1f})",
+            "fit": "— (not in the paper's table)",
+            "dropout": f"{d_last} → {m_last} ({m_last - d_last:+.1f})"}
+
+
 def report(results: dict[str, Any], folder: Path) -> Findings:
     settings, measured = results["settings"], results["measured"]
     runs = measured["runs"]
     sections, verdicts, plots = [], [], []
     for noise_key, members in measured["levels"].items():
         noise = float(noise_key)
-        level, table_paper, best = _level(noise), paper.MEMORIZATION[noise], paper.MEMORIZATION_BEST[noise]
-        paper_of = {"erm": table_paper["erm"], "erm_dropout": table_paper["erm_dropout"],
-                    f"mixup_a{best['alpha']:g}": table_paper["mixup"]}
+        level, table_paper = _level(noise), paper.MEMORIZATION.get(noise)
         rows = []
         for m in members:
-            e, ref = runs[m["key"]], paper_of.get(m["key"].split("_", 1)[1])
+            e, ref = runs[m["key"]], (table_paper or {}).get(m["paper"])
             paper_cell = f"{ref[0]} / {ref[1]}" if ref else "—"
             if not was_run(e):
                 rows.append((m["label"], str(e), "—", "—", "—", paper_cell))
@@ -111,26 +128,23 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
             curve.name, "Test error and the share of corrupted training labels the network predicts (memorization) "
             "per evaluated epoch, mean ± std over seeds.")))
 
-        tag = f"n{round(100 * noise)}"
-        erm, dropout, mix = (runs.get(f"{tag}_{k}") for k in ("erm", "erm_dropout", f"mixup_a{best['alpha']:g}"))
+        column = {m["paper"]: m for m in members if m["paper"]}
+        erm, dropout, mix = (runs.get(column[k]["key"]) for k in ("erm", "erm_dropout", "mixup"))
         if not (was_run(erm) and was_run(mix)):
             continue
-        name = f"mixup α={best['alpha']:g}"
-        (p_best, p_last), d_last = table_paper["erm"], table_paper["erm_dropout"][1]
-        m_best, m_last = table_paper["mixup"]
-        for claim, what, baseline, other, paper_effect in (
+        name, effect = column["mixup"]["label"], _paper_effects(table_paper)
+        for claim, what, baseline, other, key in (
                 ("mixup's last test error is far below ERM's", f"last test error %, {name} − ERM",
-                 per_seed(erm, "test_error"), per_seed(mix, "test_error"), f"{p_last} → {m_last} ({m_last - p_last:+.1f})"),
+                 per_seed(erm, "test_error"), per_seed(mix, "test_error"), "last"),
                 ("ERM memorizes the corrupted labels, mixup much less", f"last − best test error, {name} − ERM",
-                 _gap(erm), _gap(mix), f"{p_last - p_best:.1f} → {m_last - m_best:.1f} ({m_last - m_best - p_last + p_best:+.1f})"),
+                 _gap(erm), _gap(mix), "gap"),
                 ("mixup fits fewer of the corrupted labels", f"corrupted labels fit % (end), {name} − ERM",
-                 per_seed(erm, "corrupted_fit"), per_seed(mix, "corrupted_fit"), "— (not in the paper's table)"),
-                ("mixup beats ERM + dropout", f"last test error %, {name} − ERM + dropout",
-                 per_seed(dropout, "test_error"), per_seed(mix, "test_error"),
-                 f"{d_last} → {m_last} ({m_last - d_last:+.1f})")):
+                 per_seed(erm, "corrupted_fit"), per_seed(mix, "corrupted_fit"), "fit"),
+                ("mixup beats ERM + dropout", f"last test error %, {name} − {column['erm_dropout']['label']}",
+                 per_seed(dropout, "test_error"), per_seed(mix, "test_error"), "dropout")):
             if baseline:
                 verdicts.append(judge(f"{level} corrupted: {claim}", measure=what, baseline=baseline, other=other,
-                                      expected_sign=-1, paper=paper_effect, unit=" points"))
+                                      expected_sign=-1, paper=effect[key], unit=" points"))
     base = settings["base"]
     return Findings(
         setting={"data": f"{base['dataset']}, {base.get('train_subset') or 'all'} training images (a subset drawn per "

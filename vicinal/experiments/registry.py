@@ -79,40 +79,32 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     resolved = None if seeds is None else resolve_seeds(seeds)
     out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
     command = f"vicinal reproduce {name} --preset {preset}" + ("" if seeds is None else f" --seeds {seeds}")
-    if name == "all":
-        known = {f.name for e in EXPERIMENTS.values() for f in fields(e.settings[preset])}
-        unknown = sorted(set(options or {}) - known)
-        if unknown:
-            raise ValueError(f"options {unknown} are not settings of any experiment; expected some of {sorted(known)}")
-        for experiment in EXPERIMENTS.values():
-            _measure(experiment, preset, out / experiment.name, runs=out / "runs", device=device, data_dir=data_dir,
-                     seeds=resolved, quiet=quiet, options=_options_for(experiment, preset, options), command=command)
-            write_report(out / experiment.name)
-        write_json(out / RESULTS, {"preset": preset, "experiments": list(EXPERIMENTS)})
+
+    def measure(experiment: Experiment, folder: Path, options: Mapping[str, Any] | None) -> Path:
+        """Measure one experiment into folder/results.json: settings, seeds, time, machine and the measurements."""
+        settings = _with_options(experiment.settings[preset], options, experiment.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        ctx = Context(experiment=experiment.name, preset=preset, out=folder, runs=out / "runs", device=device,
+                      data_dir=data_dir, seeds=resolved or experiment.default_seeds[preset], quiet=quiet)
+        watch = Stopwatch()
+        measured = experiment.measure(ctx, settings)
+        return write_json(folder / RESULTS, to_jsonable({
+            "experiment": experiment.name, "preset": preset, "seeds": ctx.seeds, "seconds": watch.seconds,
+            "machine": machine(), "command": command, "device": device or "auto", "settings": settings,
+            "measured": measured}))
+
+    if name != "all":
+        measure(EXPERIMENTS[name], out, options)
         return write_report(out)
-    experiment = EXPERIMENTS[name]
-    settings = _with_options(experiment.settings[preset], options, name)
-    _measure(experiment, preset, out, runs=out / "runs", device=device, data_dir=data_dir, seeds=resolved,
-             quiet=quiet, options=options, command=command, settings=settings)
+    known = {f.name for e in EXPERIMENTS.values() for f in fields(e.settings[preset])}
+    unknown = sorted(set(options or {}) - known)
+    if unknown:
+        raise ValueError(f"options {unknown} are not settings of any experiment; expected some of {sorted(known)}")
+    for experiment in EXPERIMENTS.values():
+        measure(experiment, out / experiment.name, _options_for(experiment, preset, options))
+        write_report(out / experiment.name)  # each report as soon as its experiment is done
+    write_json(out / RESULTS, {"preset": preset, "experiments": list(EXPERIMENTS)})
     return write_report(out)
-
-
-def _measure(experiment: Experiment, preset: str, out: Path, *, runs: Path, device: str | None,
-             data_dir: str | None, seeds: tuple[int, ...] | None, quiet: bool, options: Mapping[str, Any] | None,
-             command: str, settings: Any = None) -> Path:
-    """Measure one experiment and write its results.json (settings, seeds, time, machine and the measurements)."""
-    settings = settings if settings is not None else _with_options(experiment.settings[preset], options,
-                                                                   experiment.name)
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(experiment=experiment.name, preset=preset, out=out, runs=runs, device=device, data_dir=data_dir,
-                  seeds=experiment.default_seeds[preset] if seeds is None else seeds, quiet=quiet)
-    watch = Stopwatch()
-    measured = experiment.measure(ctx, settings)
-    return write_json(out / RESULTS, to_jsonable({
-        "experiment": experiment.name, "preset": preset, "seeds": ctx.seeds, "seconds": watch.seconds,
-        "machine": machine(), "command": command, "device": device or "auto",
-        "settings": settings, "measured": measured,
-    }))
 
 
 def read_results(folder: str | Path) -> dict[str, Any]:

@@ -113,7 +113,7 @@ class _Announce(Callback):
 
     def on_start(self, run: RunInfo) -> None:
         c = run.config
-        what = "finished earlier, evaluated again" if run.resumed else f"training {c.epochs} epochs"
+        what = "resumed (a finished run is only evaluated again)" if run.resumed else f"training {c.epochs} epochs"
         self.ctx.progress(f"{self.names.get(str(run.run_dir), run.run_dir)}: {what} ({c.dataset}, {c.model})")
 
 

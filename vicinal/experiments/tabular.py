@@ -89,8 +89,7 @@ def measure(ctx: Context, settings: TabularSettings) -> dict[str, Any]:
         keys[name] = {v.key: t.key for v, t in zip(chosen, tagged)}
     runs = by_key(train_runs(ctx, planned))
     return {"methods": [{"key": v.key, "label": v.label} for v in chosen],
-            "sets": {name: {"setting": {k: v for k, v in SETS.get(name, {}).items()},
-                            "runs": {k: summaries(refused.get(t) or runs.get(t)) for k, t in tags.items()}}
+            "sets": {name: {"runs": {k: summaries(refused.get(t) or runs.get(t)) for k, t in tags.items()}}
                      for name, tags in keys.items()}}
 
 
