@@ -161,3 +161,26 @@ def test_every_experiment_preset_is_a_trainer_preset_with_settings() -> None:
     for experiment in EXPERIMENTS.values():
         assert set(experiment.settings) == set(experiment.default_seeds) == set(PRESETS), experiment.name
         assert all(len(experiment.default_seeds[p]) >= 3 for p in ("quick", "paper")), experiment.name
+
+
+@pytest.mark.slow
+def test_results_md_is_written_from_results_json(smoke_all: Path, tmp_path: Path) -> None:
+    from vicinal.experiments.results_md import END, START, publish
+
+    docs = tmp_path / "docs"
+    large = docs / "results" / "compare-made-up"
+    large.mkdir(parents=True)
+    (large / RESULTS).write_text(json.dumps([
+        {"alpha": a, "seed": s, "test_error": 0.05 - a / 100 + s / 1000, "test_nll": 0.15, "ece": 0.01,
+         "train_error": 0.02, "model": "fastcnn48", "dataset": "fashion-mnist", "epochs": 40}
+        for s in range(3) for a in (0.0, 0.4)]))
+    (docs / "RESULTS.md").write_text(f"# Results\n\nby hand\n\n{START}\nSTALE TEXT\n{END}\n\n## Not measured\n- by hand\n")
+    page = publish(smoke_all, docs=docs, preset="smoke", large_data=large).read_text()
+    assert page.startswith("# Results\n\nby hand\n") and page.endswith("## Not measured\n- by hand\n")
+    assert "STALE TEXT" not in page and "](results/smoke/gan/gan_samples.png)" in page
+    assert "](results/compare-made-up/report.md)" in page and "mixup α=0.4 − ERM" in page
+    for name in EXPERIMENTS:
+        report = (docs / "results" / "smoke" / name / "report.md").read_text()
+        for line in (line for line in report.splitlines() if line.endswith("** |")):  # every verdict row
+            assert line[2:].split(" | ")[0] in page
+    assert not list((docs / "results" / "smoke").rglob("runs"))  # reports, plots, results.json; no run folders
