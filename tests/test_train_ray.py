@@ -104,6 +104,12 @@ def test_backend_errors_are_one_line_with_exit_code_2(capsys, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_a_run_asking_for_more_cpus_than_any_node_has_is_refused_before_anything_runs(ray_session, tmp_path):
+    with pytest.raises(ValueError, match=r"threads=3 is invalid on this Ray cluster: .* at most 2 "):
+        train_all([tabular_config(tmp_path / "a"), tabular_config(tmp_path / "b", threads=3)], backend="ray")
+    assert not (tmp_path / "a").exists()
+
+
 def test_an_address_nobody_answers_is_refused_at_once(tmp_path):
     code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",

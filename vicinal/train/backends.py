@@ -45,15 +45,21 @@ def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] =
     absolute here). ``callbacks`` run in the workers, on copies: what they record stays there.
     """
     check_choice("backend", backend, BACKENDS)
+    if backend == "local":
+        if address is not None:
+            raise ValueError(f"address={address!r} is invalid with backend='local': expected backend='ray'")
+        _check_distinct(configs)
+        return [train_or_resume(c, callbacks) for c in configs]
+    configs = [_for_cluster(c) for c in configs]
+    _check_distinct(configs)
+    return _train_on_ray(configs, tuple(callbacks), address)
+
+
+def _check_distinct(configs: Sequence[TrainConfig]) -> None:
     outs = [Path(c.out).resolve() for c in configs if c.out is not None]
     shared = next((out for i, out in enumerate(outs) if out in outs[:i]), None)
     if shared is not None:
         raise ValueError(f"out={str(shared)!r} is invalid: expected one run folder per run (several configs name it)")
-    if backend == "local":
-        if address is not None:
-            raise ValueError(f"address={address!r} is invalid with backend='local': expected backend='ray'")
-        return [train_or_resume(c, callbacks) for c in configs]
-    return _train_on_ray([_for_cluster(c) for c in configs], tuple(callbacks), address)
 
 
 def _for_cluster(config: TrainConfig) -> TrainConfig:
@@ -89,13 +95,17 @@ def _train_on_ray(configs: list[TrainConfig], callbacks: tuple[Callback, ...], a
         ray.init(address=address, logging_level=logging.WARNING)
     try:
         gpu = ray.cluster_resources().get("GPU", 0) >= 1
+        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
+        cpus = [c.threads or torch.get_num_threads() for c in configs]
+        too_many = [(c.threads, n) for c, n in zip(configs, cpus) if n > largest]
+        if too_many:  # Ray would wait for such a node for ever
+            (threads, n), *_ = too_many
+            raise ValueError(f"threads={threads} is invalid on this Ray cluster: it asks for {n} CPUs a run, "
+                             f"expected at most {largest:g} (its largest node's)")
         task = ray.remote(_ray_task)
-        refs = []
-        for c in configs:
-            cpus = c.threads or torch.get_num_threads()
-            wants_gpu = gpu and (c.device == "auto" or c.device.startswith("cuda"))
-            refs.append(task.options(num_cpus=cpus, num_gpus=int(wants_gpu), max_retries=MAX_RETRIES,
-                                     name=f"vicinal {Path(c.out).name}").remote(c, callbacks, cpus))
+        refs = [task.options(num_cpus=n, num_gpus=int(gpu and (c.device == "auto" or c.device.startswith("cuda"))),
+                             max_retries=MAX_RETRIES, name=f"vicinal {Path(c.out).name}").remote(c, callbacks, n)
+                for c, n in zip(configs, cpus)]
         return _gather(ray, refs)
     finally:
         if started:
