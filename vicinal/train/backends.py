@@ -123,15 +123,15 @@ def _ray_task(config: TrainConfig, callbacks: tuple[Callback, ...], cpus: int) -
 def _gather(ray, refs: list) -> list[Result]:
     """The tasks' Results in order, once all are in; the first failure cancels the others and is raised as the
     run's own exception (a ValueError stays a ValueError)."""
+    results, pending = {}, list(refs)
     try:
-        pending = list(refs)
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            ray.get(done)  # a failed run raises here, at once
-        return ray.get(refs)
+            (done,), pending = ray.wait(pending, num_returns=1)
+            results[done] = ray.get(done)  # a failed run raises here, at once
     except BaseException as e:
         for ref in refs:
             ray.cancel(ref)
         if isinstance(e, ray.exceptions.RayTaskError) and isinstance(e.cause, Exception):
             raise e.cause from e
         raise
+    return [results[ref] for ref in refs]
