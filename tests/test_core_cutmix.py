@@ -103,11 +103,11 @@ def test_same_seed_same_boxes():
 
 def test_cutmix_errors():
     y = torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match="cutmix needs inputs of shape \\(B, ..., H, W\\), got \\(4, 8\\)"):
+    with pytest.raises(ValueError, match="x.shape=\\(4, 8\\) is invalid: expected \\(B, ..., H, W\\) for cutmix"):
         cutmix(torch.zeros(4, 8), y, alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got -2"):
+    with pytest.raises(ValueError, match="alpha=-2 is invalid: expected a finite number >= 0"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=-2, num_classes=2)
-    with pytest.raises(ValueError, match="same batch size"):
+    with pytest.raises(ValueError, match="y.shape=\\(4,\\) is invalid: expected the batch size of x.shape=\\(3, 1, 4, 4\\)"):
         cutmix(torch.zeros(3, 1, 4, 4), y, alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="need num_classes"):
+    with pytest.raises(ValueError, match="num_classes=None is invalid: expected the number of classes"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=1.0)

@@ -72,13 +72,13 @@ def test_to_soft_targets():
 @pytest.mark.parametrize(
     "y, kwargs, message",
     [
-        (torch.tensor([0, 3]), dict(num_classes=3), "labels must lie in \\[0, 3\\) for num_classes=3, got range \\[0, 3\\]"),
-        (torch.tensor([0, 1]), dict(), "need num_classes \\(got None\\)"),
-        (torch.tensor([0, 1]), dict(num_classes=0), "num_classes must be an integer >= 1, got 0"),
-        (torch.tensor([0.0, 1.0]), dict(num_classes=2), "class indices must be an integer tensor"),
-        (torch.ones(2, 3), dict(num_classes=2), "soft targets must have shape \\(B, 2\\)"),
-        (torch.tensor([True, False]), dict(num_classes=2), "got dtype torch.bool"),
-        (torch.tensor([0, 1]), dict(num_classes=2, label_smoothing=1.5), "label_smoothing must be a number in \\[0, 1\\)"),
+        (torch.tensor([0, 3]), dict(num_classes=3), "\\(y.min\\(\\), y.max\\(\\)\\)=\\(0, 3\\) is invalid: expected labels in \\[0, 3\\) for num_classes=3"),
+        (torch.tensor([0, 1]), dict(), "num_classes=None is invalid: expected the number of classes"),
+        (torch.tensor([0, 1]), dict(num_classes=0), "num_classes=0 is invalid: expected an integer >= 1"),
+        (torch.tensor([0.0, 1.0]), dict(num_classes=2), "y.shape=\\(2,\\) is invalid: .*class indices must be an integer tensor"),
+        (torch.ones(2, 3), dict(num_classes=2), "y.shape=\\(2, 3\\) is invalid: expected \\(B, 2\\) for num_classes=2"),
+        (torch.tensor([True, False]), dict(num_classes=2), "y.dtype=torch.bool is invalid"),
+        (torch.tensor([0, 1]), dict(num_classes=2, label_smoothing=1.5), "label_smoothing=1.5 is invalid: expected a number in \\[0, 1\\)"),
     ],
 )
 def test_to_soft_targets_errors(y, kwargs, message):
@@ -88,14 +88,14 @@ def test_to_soft_targets_errors(y, kwargs, message):
 
 def test_loss_errors():
     logits = torch.zeros(4, 3)
-    with pytest.raises(ValueError, match="both have shape \\(B, C\\), got \\(4, 3\\) and \\(4, 2\\)"):
+    with pytest.raises(ValueError, match="targets.shape=\\(4, 2\\) is invalid: expected logits.shape=\\(4, 3\\)"):
         soft_cross_entropy(logits, torch.zeros(4, 2))
     y = torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match="y_b must be class indices of shape \\(4,\\)"):
+    with pytest.raises(ValueError, match="y_b.shape=\\(3,\\) is invalid: expected \\(4,\\)"):
         mixup_cross_entropy(logits, y, y[:3], 0.5)
-    with pytest.raises(ValueError, match="y_a must be class indices"):
+    with pytest.raises(ValueError, match="y_a.dtype=torch.float32 is invalid: expected an integer dtype"):
         mixup_cross_entropy(logits, y.float(), y, 0.5)
-    with pytest.raises(ValueError, match="lam must be a scalar or of shape \\(4,\\)"):
+    with pytest.raises(ValueError, match="lam.shape=\\(3,\\) is invalid: expected \\(\\) or \\(4,\\)"):
         mixup_cross_entropy(logits, y, y, torch.ones(3))
-    with pytest.raises(ValueError, match="label_smoothing must be a number in \\[0, 1\\), got nan"):
+    with pytest.raises(ValueError, match="label_smoothing=nan is invalid: expected a number in \\[0, 1\\)"):
         mixup_cross_entropy(logits, y, y, 0.5, label_smoothing=math.nan)

@@ -97,24 +97,24 @@ def test_state_dict_round_trip_with_weights_only_load():
     assert restored.enabled
     again = restored(x, y)
     assert torch.equal(again.inputs, expected.inputs) and torch.equal(again.index, expected.index)
-    with pytest.raises(ValueError, match="state_dict has the keys \\['enabled', 'generator'\\], got \\['rng'\\]"):
+    with pytest.raises(ValueError, match="keys of state=\\['rng'\\] is invalid: expected \\['enabled', 'generator'\\]"):
         restored.load_state_dict({"rng": torch.zeros(1)})
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(alpha=-1), "alpha must be a finite number >= 0, got -1"),
-        (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha must be a finite number >= 0, got nan"),
-        (dict(alpha=1, mode="mixer"), "unknown mode 'mixer'"),
-        (dict(alpha=1, prob=1.5), "prob must be a number in \\[0, 1\\], got 1.5"),
-        (dict(alpha=1, switch_prob=-0.1), "switch_prob must be a number in \\[0, 1\\], got -0.1"),
-        (dict(alpha=1, pairing="nearest"), "unknown pairing 'nearest'"),
-        (dict(alpha=1, mix="all"), "unknown mix 'all'"),
-        (dict(alpha=1, label_smoothing=1), "label_smoothing must be a number in \\[0, 1\\), got 1"),
-        (dict(alpha=1, knn_k=0), "knn_k must be an integer >= 1, got 0"),
-        (dict(alpha=1, num_classes=0), "num_classes must be an integer >= 1, got 0"),
-        (dict(alpha=1, seed=1, generator=torch.Generator()), "either seed or generator"),
+        (dict(alpha=-1), "alpha=-1 is invalid: expected a finite number >= 0"),
+        (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha=nan is invalid: expected a finite number >= 0"),
+        (dict(alpha=1, mode="mixer"), "mode='mixer' is invalid: expected one of 'mixup', 'cutmix'"),
+        (dict(alpha=1, prob=1.5), "prob=1.5 is invalid: expected a number in \\[0, 1\\]"),
+        (dict(alpha=1, switch_prob=-0.1), "switch_prob=-0.1 is invalid: expected a number in \\[0, 1\\]"),
+        (dict(alpha=1, pairing="nearest"), "pairing='nearest' is invalid: expected one of 'permutation'"),
+        (dict(alpha=1, mix="all"), "mix='all' is invalid: expected one of 'both', 'inputs', 'labels'"),
+        (dict(alpha=1, label_smoothing=1), "label_smoothing=1 is invalid: expected a number in \\[0, 1\\)"),
+        (dict(alpha=1, knn_k=0), "knn_k=0 is invalid: expected an integer >= 1"),
+        (dict(alpha=1, num_classes=0), "num_classes=0 is invalid: expected an integer >= 1"),
+        (dict(alpha=1, seed=1, generator=torch.Generator()), "seed=1 is invalid: .*give either seed or generator"),
     ],
 )
 def test_constructor_errors(kwargs, message):
@@ -125,11 +125,11 @@ def test_constructor_errors(kwargs, message):
 def test_call_errors():
     x, y = data()
     mixer = Mixup(alpha=1.0, num_classes=4, seed=0)
-    with pytest.raises(ValueError, match="call mixer\\(x, y\\)"):
+    with pytest.raises(ValueError, match="y=None is invalid: expected labels: call mixer\\(x, y\\)"):
         mixer(x)
-    with pytest.raises(ValueError, match="same batch size"):
+    with pytest.raises(ValueError, match="y.shape=\\(3,\\) is invalid: expected the batch size of x.shape=\\(8, 1, 6, 6\\)"):
         mixer(x, y[:3])
-    with pytest.raises(ValueError, match="labels must lie in \\[0, 4\\)"):
+    with pytest.raises(ValueError, match="\\(y.min\\(\\), y.max\\(\\)\\)=\\(4, 7\\) is invalid: expected labels in \\[0, 4\\)"):
         mixer(x, y + 4)
 
 
