@@ -99,3 +99,37 @@ def test_loss_errors():
         mixup_cross_entropy(logits, y, y, torch.ones(3))
     with pytest.raises(ValueError, match="label_smoothing=nan is invalid: expected a number in \\[0, 1\\)"):
         mixup_cross_entropy(logits, y, y, 0.5, label_smoothing=math.nan)
+
+
+@pytest.mark.parametrize("lam", [math.nan, 5.0, -0.1, torch.tensor(math.nan), torch.tensor([0.5, 0.5, 2.0, 0.5])])
+def test_mixup_cross_entropy_refuses_lambda_outside_zero_one(lam):
+    y = torch.arange(4) % 3
+    with pytest.raises(ValueError, match="is invalid: expected (a number|values) in \\[0, 1\\]"):
+        mixup_cross_entropy(torch.zeros(4, 3), y, y, lam)
+    with pytest.raises(ValueError, match="type\\(lam\\)=<class 'str'> is invalid"):
+        mixup_cross_entropy(torch.zeros(4, 3), y, y, "0.5")
+
+
+@pytest.mark.parametrize("bad, name, got", [(5, "y_a", "\\(0, 5\\)"), (-1, "y_b", "\\(-1, 2\\)")])
+def test_mixup_cross_entropy_refuses_labels_out_of_range(bad, name, got):
+    y = torch.tensor([0, 1, 2, 0])
+    wrong = y.clone()
+    wrong[3] = bad
+    y_a, y_b = (wrong, y) if name == "y_a" else (y, wrong)
+    with pytest.raises(ValueError, match=f"\\({name}.min\\(\\), {name}.max\\(\\)\\)={got} is invalid: expected labels in \\[0, 3\\)"):
+        mixup_cross_entropy(torch.zeros(4, 3), y_a, y_b, 0.5)
+
+
+@pytest.mark.parametrize("row", [[math.nan, 0.5], [17.5, 17.5], [2.0, -1.0]])
+def test_to_soft_targets_refuses_rows_that_are_no_probabilities(row):
+    with pytest.raises(ValueError, match="is invalid: expected a row of probabilities"):
+        to_soft_targets(torch.tensor([[0.5, 0.5], row]))
+
+
+def test_losses_refuse_what_is_no_tensor():
+    with pytest.raises(ValueError, match="type\\(logits\\)=<class 'list'> is invalid: expected a torch.Tensor"):
+        soft_cross_entropy([[0.0, 1.0]], torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="targets.dtype=torch.int64 is invalid: expected a floating-point dtype"):
+        soft_cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="type\\(y_a\\)=<class 'list'> is invalid"):
+        mixup_cross_entropy(torch.zeros(2, 3), [0, 1], torch.zeros(2, dtype=torch.long), 0.5)

@@ -1,6 +1,7 @@
 """Tests of the Mixup callable: options, switches, DataLoader collate, state_dict (arXiv 1710.09412, 1905.04899)."""
 
 import io
+import math
 import pickle
 
 import pytest
@@ -138,3 +139,50 @@ def test_pickled_mixer_continues_the_same_stream():
     mixer = Mixup(alpha=1.0, num_classes=4, seed=2)
     copy = pickle.loads(pickle.dumps(mixer))
     assert torch.equal(mixer(x, y).inputs, copy(x, y).inputs)
+
+
+@pytest.mark.parametrize("seed", [1.5, "a", 2**64, True])
+def test_seed_must_be_an_integer_torch_accepts(seed):
+    with pytest.raises(ValueError, match="seed=.* is invalid: expected an integer in \\[-2\\*\\*63, 2\\*\\*64\\)"):
+        Mixup(alpha=1.0, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ("garbage", "keys of state=<class 'str'> is invalid"),
+        (dict(generator=torch.zeros(5056, dtype=torch.uint8), enabled=torch.tensor(True)), "state\\['generator'\\]=.* is invalid"),
+        (dict(generator="abc", enabled=torch.tensor(True)), "state\\['generator'\\]=<class 'str'> is invalid"),
+        (dict(generator=torch.zeros(3), enabled=torch.tensor(True)), "state\\['generator'\\]=.* is invalid"),
+        (dict(generator=None, enabled=torch.ones(3, dtype=torch.bool)), "state\\['enabled'\\]=.* is invalid"),
+        (dict(generator=None, enabled=1), "state\\['enabled'\\]=1 is invalid: expected a bool tensor of one element"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, message):
+    x, y = data()
+    mixer, twin = Mixup(alpha=1.0, num_classes=4, seed=8), Mixup(alpha=1.0, num_classes=4, seed=8)
+    if isinstance(state, dict) and state["generator"] is None:
+        state["generator"] = mixer.generator.get_state()
+    with pytest.raises(ValueError, match=message):
+        mixer.load_state_dict(state)
+    assert mixer.enabled and torch.equal(mixer(x, y).inputs, twin(x, y).inputs)
+
+
+def test_options_are_read_only_and_enabled_is_the_switch():
+    mixer = Mixup(alpha=0.4, num_classes=4, seed=0)
+    with pytest.raises(AttributeError):
+        mixer.alpha = -1.0
+    mixer.enabled = False
+    assert mixer.alpha == 0.4 and mixer(*data()).lam.item() == 1.0
+
+
+def test_each_call_checks_its_batch_for_every_mode_it_may_use():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, mode="cutmix", switch_prob=0.5, num_classes=4, seed=0)  # mixup on half the batches
+    for _ in range(10):  # refused on every call, not only when mixup is drawn
+        with pytest.raises(ValueError, match="x.dtype=torch.uint8 is invalid: expected a floating-point dtype"):
+            mixer(x.to(torch.uint8), y)
+    soft = torch.full((8, 4), 0.25)
+    soft[2] = math.nan
+    with pytest.raises(ValueError, match="\\(y\\[2\\].min\\(\\), y\\[2\\].sum\\(\\)\\)=\\(nan, nan\\) is invalid"):
+        Mixup(alpha=1.0, num_classes=4, seed=0, enabled=False)(x, soft)

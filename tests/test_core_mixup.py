@@ -98,8 +98,8 @@ def test_mix_errors():
 
 
 PAIRINGS = ["permutation", "flip", "roll", "same_class", "knn", "same_class_knn"]
-# Rows of 3 elements are mixed in one block; of 20,000 in blocks of a few rows; of 76,800 one row at a time.
-ROWS = {"small rows": (3,), "blocked rows": (4, 50, 100), "large rows": (3, 160, 160)}
+# In place, 20 rows of 3 elements are mixed at once, of 60,000 in blocks of a few rows, of 76,800 one row at a time.
+ROWS = {"small rows": (3,), "blocked rows": (3, 100, 200), "large rows": (3, 160, 160)}
 
 
 def mixed_three_ways(x, y, seed=7, **options):
@@ -119,7 +119,7 @@ def mixed_three_ways(x, y, seed=7, **options):
 @pytest.mark.parametrize("per_sample", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_inplace_and_out_equal_the_out_of_place_result(rows, pairing, per_sample, dtype):
-    x, y = batch((10, *ROWS[rows]), dtype)
+    x, y = batch((20, *ROWS[rows]), dtype)
     fresh, into, inplace = mixed_three_ways(x, y, alpha=1.0, num_classes=5, per_sample=per_sample, pairing=pairing,
                                             knn_k=3)
     # The same lerp with the same weights on every path: equal, not merely close.
@@ -176,7 +176,7 @@ def peak_allocated_bytes(fn) -> int:
     return peak
 
 
-@pytest.mark.parametrize("shape", [(16, 3, 160, 160), (512, 3, 32, 32)], ids=["large rows", "small rows"])
+@pytest.mark.parametrize("shape", [(64, 3, 160, 160), (2048, 3, 32, 32)], ids=["large rows", "small rows"])
 @pytest.mark.parametrize("method, options", [
     (mixup, dict(pairing="permutation")), (mixup, dict(pairing="flip")), (mixup, dict(pairing="same_class")),
     (mixup, dict(pairing="permutation", per_sample=True)), (cutmix, dict()), (cutmix, dict(per_sample=True)),
@@ -316,3 +316,45 @@ def test_non_tensor_inputs_are_refused():
         mixup(torch.zeros(1, 2), torch.tensor(0), alpha=1.0, num_classes=2)
     with pytest.raises(ValueError, match="generator=3 is invalid: expected a torch.Generator or None"):
         mixup(torch.zeros(2, 2), torch.zeros(2, dtype=torch.long), alpha=1.0, num_classes=2, generator=3)
+
+
+@pytest.mark.parametrize("lam", [2.0, -0.5, math.inf, torch.tensor(1.5), torch.tensor([0.5, 0.2, 1.01, 0.0])])
+def test_mix_refuses_lambda_outside_zero_one(lam):
+    x, soft = torch.randn(4, 3), torch.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match="is invalid: expected (a number|values) in \\[0, 1\\]"):
+        mix(x, soft, lam, torch.arange(4))
+
+
+@pytest.mark.parametrize("lam", ["0.5", None, torch.tensor(True), [0.5]])
+def test_mix_refuses_lambda_that_is_no_real_number(lam):
+    with pytest.raises(ValueError, match="type\\(lam\\)=.* is invalid: expected a real number or a real tensor"):
+        mix(torch.randn(4, 3), torch.full((4, 2), 0.5), lam, torch.arange(4))
+
+
+@pytest.mark.parametrize("row", [[math.nan, 0.5, 0.5], [35 / 3] * 3, [1.5, -0.5, 0.0], [math.inf, 0.0, 0.0]])
+def test_soft_targets_must_be_rows_of_probabilities(row):
+    soft = torch.tensor([[0.2, 0.3, 0.5], row, [1.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="\\(y\\[1\\].min\\(\\), y\\[1\\].sum\\(\\)\\)=.* is invalid: expected a row of probabilities"):
+        mixup(torch.randn(3, 4), soft, alpha=1.0, num_classes=3)
+
+
+@pytest.mark.parametrize("option", ["per_sample", "inplace"])
+def test_switches_must_be_booleans(option):
+    with pytest.raises(ValueError, match=f"{option}='no' is invalid: expected True or False"):
+        mixup(torch.randn(4, 3), torch.arange(4), alpha=1.0, num_classes=4, **{option: "no"})
+
+
+def test_inplace_refuses_an_x_that_requires_grad():
+    x = torch.randn(4, 3, requires_grad=True)
+    with pytest.raises(ValueError, match="inplace=True is invalid: expected False for an x that requires grad"):
+        mixup(x, torch.arange(4), alpha=1.0, num_classes=4, inplace=True)
+    with torch.no_grad():  # without autograd recording, in place is fine
+        mixup(x, torch.arange(4), alpha=1.0, num_classes=4, inplace=True)
+    with pytest.raises(ValueError, match="out=<tensor> is invalid: expected None for an x that requires grad"):
+        mixup(x, torch.arange(4), alpha=1.0, num_classes=4, out=torch.empty(4, 3))
+
+
+def test_an_empty_batch_mixes_into_out():
+    x, y = torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)
+    out = mixup(x, y, alpha=1.0, num_classes=2, out=torch.empty(0, 3), generator=gen())
+    assert out.inputs.shape == (0, 3) and out.targets.shape == (0, 2)

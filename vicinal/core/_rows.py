@@ -12,13 +12,20 @@ Rows = int | slice | torch.Tensor
 # records) lets combine return a new tensor or change `partner`, a fresh gather, in place.
 Combine = Callable[[torch.Tensor, torch.Tensor, Rows, torch.Tensor | None], torch.Tensor]
 
-# Rows of at least this many elements are combined one row at a time, as views (no copy, no Python cost to speak
-# of); in place, smaller rows go in blocks of about this many elements.
+# Rows of at least this many elements are combined one row at a time, as views: no copy, and the Python cost of a
+# call per row is small next to the row's memory traffic.
 ROW_ELEMENTS = 1 << 16
+# In place, the extra memory for smaller rows: a batch up to this many elements gets its partners gathered at once
+# (then every row is written); a larger one goes in blocks whose two buffers together hold about this many.
+BLOCK_ELEMENTS = 1 << 20
 
 
 def _row_elements(t: torch.Tensor) -> int:
-    return t[0].numel() if t.shape[0] else 0
+    return t.shape[1:].numel()
+
+
+def _large_rows(t: torch.Tensor) -> bool:
+    return t.ndim > 1 and _row_elements(t) >= ROW_ELEMENTS
 
 
 def combine_rows(
@@ -35,7 +42,7 @@ def combine_rows(
         return _combine_in_place(t, index, combine)
     if t.requires_grad and torch.is_grad_enabled():
         return combine(t, t.index_select(0, index), slice(None), None)
-    if t.device.type == "cpu" and t.ndim > 1 and _row_elements(t) >= ROW_ELEMENTS:
+    if t.device.type == "cpu" and _large_rows(t):
         result = torch.empty_like(t) if out is None else out
         rows, result_rows = t.unbind(0), result.unbind(0)
         for i, j in enumerate(index.tolist()):
@@ -46,18 +53,18 @@ def combine_rows(
 
 
 def _combine_in_place(t: torch.Tensor, index: torch.Tensor, combine: Combine) -> torch.Tensor:
-    """Overwrite t's rows in an order where each row is read as a partner before it is written.
+    """Overwrite t's rows with no batch-sized buffer: extra memory of one row, or at most BLOCK_ELEMENTS.
 
-    Rows are written in `_write_order`; the last row of each cycle reads the cycle's first row, already
-    overwritten by then, from a copy kept aside (one row). Large rows are combined one at a time as views;
-    smaller ones in blocks of about ROW_ELEMENTS elements, gathered into two block buffers, combined there
-    and copied back. Extra memory: one row plus two blocks, whatever the batch size.
+    A batch of at most BLOCK_ELEMENTS gets all its partners gathered first. Otherwise rows are written in
+    `_write_order`, where each row is read as a partner before it is written; the last row of a cycle reads
+    the cycle's first row, overwritten by then, from a copy kept aside. Large rows go one at a time as views;
+    smaller ones in blocks, gathered into two buffers, combined there and copied back.
     """
+    if t.numel() <= BLOCK_ELEMENTS:
+        return combine(t, t.index_select(0, index), slice(None), t)
     partners = index.tolist()
     order, cycles = _write_order(partners)
-    if not order:
-        return t
-    block = max(1, ROW_ELEMENTS // max(_row_elements(t), 1))
+    block = 1 if _large_rows(t) else max(1, BLOCK_ELEMENTS // (2 * _row_elements(t)))
     head_block, tail_block = {}, {}  # cycles that span blocks: the block of their first row, and of their last
     for first, last in cycles:
         if first // block != last // block:

@@ -51,12 +51,13 @@ def _draw_boxes(
 
 
 def box_mask(boxes: torch.Tensor, height: int, width: int, *, ndim: int) -> torch.Tensor:
-    """Boolean mask (B, 1, ..., H, W) (`ndim` dims), True inside each row's box."""
-    rows = torch.arange(height, device=boxes.device)[None, :, None]
-    cols = torch.arange(width, device=boxes.device)[None, None, :]
-    top, left, bottom, right = (boxes[:, i, None, None] for i in range(4))
+    """Boolean mask, True inside each box: boxes (..., 4) give shape (..., 1, ..., 1, H, W) of `ndim` dims."""
+    lead = boxes.shape[:-1]
+    rows = torch.arange(height, device=boxes.device)[:, None]
+    cols = torch.arange(width, device=boxes.device)[None, :]
+    top, left, bottom, right = (boxes[..., i, None, None] for i in range(4))
     inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)
-    return inside.view(boxes.shape[0], *([1] * (ndim - 3)), height, width)
+    return inside.view(*lead, *([1] * (ndim - len(lead) - 2)), height, width)
 
 
 def cutmix(
@@ -107,10 +108,17 @@ def _cutmix(
     height, width = x.shape[-2:]
     boxes, lam = _draw_boxes(lam, height, width, generator)
     if options.per_sample:
-        mask = box_mask(boxes, height, width, ndim=x.ndim)
+        corners = boxes.tolist()
 
         def paste(own: torch.Tensor, partner: torch.Tensor, rows, result: torch.Tensor | None) -> torch.Tensor:
-            return torch.where(mask[rows], partner, own, out=result)
+            if isinstance(rows, int):  # one row (a view): copy the partner's box, no mask
+                top, left, bottom, right = corners[rows]
+                if result.data_ptr() != own.data_ptr():
+                    result.copy_(own)
+                region = (..., slice(top, bottom), slice(left, right))
+                result[region] = partner[region]
+                return result
+            return torch.where(box_mask(boxes[rows], height, width, ndim=own.ndim), partner, own, out=result)
 
         inputs = combine_rows(x, index, paste, inplace=inplace, out=out)
     else:
