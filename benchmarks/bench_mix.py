@@ -158,7 +158,8 @@ def main() -> None:
         if shape == CASES[0][0]:
             print(f"goals: mixup(inplace=True) <= 1.5x the copy: {timed[INPLACE] / copy:.2f}x; out of place >= 3.5x "
                   f"faster than the paper's formula: {speedup:.2f}x (the slowest of {', '.join(OUT_OF_PLACE)})")
-    print(f"\n'/ copy' = time over the copy's; 'paper /' = speed-up over the paper's formula; {load_average()} at the end")
+    print(f"\n'/ copy' = time over the copy's; 'paper /' = speed-up over the paper's formula; {load_average()} "
+          "at the end")
     print("re-run: python " + " ".join(shlex.quote(a) for a in sys.argv))
 
 

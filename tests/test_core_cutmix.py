@@ -1,5 +1,7 @@
 """Tests of cutmix() (Yun et al., arXiv 1905.04899): pasted pixels, the corrected λ, options and errors."""
 
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -107,7 +109,8 @@ def test_cutmix_errors():
         cutmix(torch.zeros(4, 8), y, alpha=1.0, num_classes=2)
     with pytest.raises(ValueError, match="alpha=-2 is invalid: expected a finite number >= 0"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=-2, num_classes=2)
-    with pytest.raises(ValueError, match="y.shape=\\(4,\\) is invalid: expected the batch size of x.shape=\\(3, 1, 4, 4\\)"):
+    message = re.escape("y.shape=(4,) is invalid: expected the batch size of x.shape=(3, 1, 4, 4)")
+    with pytest.raises(ValueError, match=message):
         cutmix(torch.zeros(3, 1, 4, 4), y, alpha=1.0, num_classes=2)
     with pytest.raises(ValueError, match="num_classes=None is invalid: expected the number of classes"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=1.0)
@@ -115,14 +118,17 @@ def test_cutmix_errors():
 
 @pytest.mark.parametrize("per_sample", [False, True])
 def test_an_empty_image_plane_is_refused(per_sample):
-    with pytest.raises(ValueError, match="\\(height, width\\)=\\(0, 0\\) is invalid: expected an image plane of at least 1x1"):
-        cutmix(torch.zeros(4, 3, 0, 0), torch.zeros(4, dtype=torch.long), alpha=1.0, num_classes=2, per_sample=per_sample)
+    message = re.escape("(height, width)=(0, 0) is invalid: expected an image plane of at least 1x1")
+    with pytest.raises(ValueError, match=message):
+        cutmix(torch.zeros(4, 3, 0, 0), torch.zeros(4, dtype=torch.long), alpha=1.0, num_classes=2,
+               per_sample=per_sample)
 
 
 def test_sample_boxes_checks_its_inputs():
     with pytest.raises(ValueError, match="\\(height, width\\)=\\(0, 5\\) is invalid"):
         sample_boxes(torch.full((3,), 0.5), 0, 5, generator=gen())
-    with pytest.raises(ValueError, match="\\(lam.min\\(\\), lam.max\\(\\)\\)=\\(0.5, 1.5\\) is invalid: expected values in \\[0, 1\\]"):
+    message = re.escape("(lam.min(), lam.max())=(0.5, 1.5) is invalid: expected values in [0, 1]")
+    with pytest.raises(ValueError, match=message):
         sample_boxes(torch.tensor([0.5, 1.5]), 4, 4, generator=gen())
     with pytest.raises(ValueError, match="generator=None is invalid"):
         sample_boxes(torch.full((3,), 0.5), 4, 4, generator=None)

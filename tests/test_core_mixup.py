@@ -2,6 +2,7 @@
 
 import functools
 import math
+import re
 
 import pytest
 import torch
@@ -89,11 +90,13 @@ def test_mix_errors():
         mix(x, soft, math.nan, torch.arange(4))
     with pytest.raises(ValueError, match="index.shape=\\(3,\\) is invalid: expected \\(4,\\)"):
         mix(x, soft, 0.5, torch.arange(3))
-    with pytest.raises(ValueError, match="\\(index.min\\(\\), index.max\\(\\)\\)=\\(0, 4\\) is invalid: expected values in \\[0, 4\\)"):
+    message = re.escape("(index.min(), index.max())=(0, 4) is invalid: expected values in [0, 4)")
+    with pytest.raises(ValueError, match=message):
         mix(x, soft, 0.5, torch.tensor([0, 1, 2, 4]))
     with pytest.raises(ValueError, match="y.dtype=torch.int64 is invalid: expected a floating-point dtype"):
         mix(x, torch.arange(4), 0.5, torch.arange(4))
-    with pytest.raises(ValueError, match="y.shape=\\(3, 2\\) is invalid: expected the batch size of x.shape=\\(4, 3\\)"):
+    message = re.escape("y.shape=(3, 2) is invalid: expected the batch size of x.shape=(4, 3)")
+    with pytest.raises(ValueError, match=message):
         mix(x, soft[:3], 0.5, torch.arange(4))
 
 
@@ -278,7 +281,7 @@ def test_batch_of_one_and_empty_tail_shapes():
         (dict(label_smoothing=-0.1), "label_smoothing=-0.1 is invalid: expected a number in \\[0, 1\\)"),
         (dict(pairing="knn", knn_k=0), "knn_k=0 is invalid: expected an integer >= 1"),
         (dict(num_classes=None), "num_classes=None is invalid: expected the number of classes, for class indices y"),
-        (dict(num_classes=3), "\\(y.min\\(\\), y.max\\(\\)\\)=\\(0, 4\\) is invalid: expected labels in \\[0, 3\\) for num_classes=3"),
+        (dict(num_classes=3), re.escape("(y.min(), y.max())=(0, 4) is invalid: expected labels in [0, 3)")),
         (dict(inplace=True, out=torch.empty(5, 3)), "inplace=True is invalid: expected False with out="),
         (dict(out=torch.empty(5, 4)), "out.shape=\\(5, 4\\) is invalid: expected x.shape=\\(5, 3\\)"),
     ],
@@ -297,15 +300,17 @@ def test_mixup_input_errors():
         mixup(x, torch.zeros(4, dtype=torch.long), alpha=1.0, num_classes=2)
     with pytest.raises(ValueError, match="x.dtype=torch.uint8 is invalid: expected a floating-point dtype"):
         mixup(torch.zeros(5, 3, dtype=torch.uint8), torch.zeros(5, dtype=torch.long), alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="\\(y.min\\(\\), y.max\\(\\)\\)=\\(-1, 0\\) is invalid: expected labels in \\[0, 2\\)"):
+    with pytest.raises(ValueError, match=re.escape("(y.min(), y.max())=(-1, 0) is invalid: expected labels in [0, 2)")):
         mixup(x, torch.tensor([0, 0, -1, 0, 0]), alpha=1.0, num_classes=2)
     with pytest.raises(ValueError, match="y.shape=\\(5, 1\\) is invalid: expected \\(B,\\) for class indices"):
         mixup(x, torch.zeros(5, 1, dtype=torch.long), alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="y.shape=\\(5, 1, 1\\) is invalid: expected \\(B,\\) or \\(B, D\\) for float targets"):
+    message = re.escape("y.shape=(5, 1, 1) is invalid: expected (B,) or (B, D) for float targets")
+    with pytest.raises(ValueError, match=message):
         mixup(x, torch.zeros(5, 1, 1), alpha=1.0)
     with pytest.raises(ValueError, match="out=x is invalid: expected a tensor that does not share memory with x"):
         mixup(x, torch.zeros(5, dtype=torch.long), alpha=1.0, num_classes=2, out=x)
-    with pytest.raises(ValueError, match="y.shape=\\(5,\\) is invalid: expected class labels or soft targets \\(B, C\\) for pairing='same_class'"):
+    message = re.escape("y.shape=(5,) is invalid: expected class labels or soft targets (B, C) for pairing=")
+    with pytest.raises(ValueError, match=message):
         mixup(x, torch.zeros(5), alpha=1.0, pairing="same_class")
 
 
@@ -334,7 +339,8 @@ def test_mix_refuses_lambda_that_is_no_real_number(lam):
 @pytest.mark.parametrize("row", [[math.nan, 0.5, 0.5], [35 / 3] * 3, [1.5, -0.5, 0.0], [math.inf, 0.0, 0.0]])
 def test_soft_targets_must_be_rows_of_probabilities(row):
     soft = torch.tensor([[0.2, 0.3, 0.5], row, [1.0, 0.0, 0.0]])
-    with pytest.raises(ValueError, match="\\(y\\[1\\].min\\(\\), y\\[1\\].sum\\(\\)\\)=.* is invalid: expected a row of probabilities"):
+    message = "\\(y\\[1\\].min\\(\\), y\\[1\\].sum\\(\\)\\)=.* is invalid: expected a row of probabilities"
+    with pytest.raises(ValueError, match=message):
         mixup(torch.randn(3, 4), soft, alpha=1.0, num_classes=3)
 
 

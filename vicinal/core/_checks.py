@@ -156,7 +156,8 @@ def check_labels(name: str, y: torch.Tensor, num_classes: int) -> None:
     """Integer class indices in [0, num_classes)."""
     low, high = value_range(y)
     if low < 0 or high >= num_classes:
-        raise invalid(f"({name}.min(), {name}.max())", (low, high), f"labels in [0, {num_classes}) for num_classes={num_classes}")
+        expected = f"labels in [0, {num_classes}) for num_classes={num_classes}"
+        raise invalid(f"({name}.min(), {name}.max())", (low, high), expected)
 
 
 def value_range(t: torch.Tensor) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""What mixup, CutMix and Manifold Mixup share: their options, the one check of a batch, and the draws of λ and partners."""
+"""What mixup, CutMix and Manifold Mixup share: options, the one check of a batch, the draws of λ and partners."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import NamedTuple
 
 import torch
 
-from ._checks import PAIRINGS, check_alpha, check_batch, check_choice, check_flag, check_fraction, check_positive_int, invalid
+from ._checks import (
+    PAIRINGS, check_alpha, check_batch, check_choice, check_flag, check_fraction, check_positive_int, invalid,
+)
 from .pairing import _draw_pairing
 from .sampling import _draw_lambda
 from .targets import check_targets

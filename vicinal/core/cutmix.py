@@ -9,7 +9,7 @@ from ._rows import combine_rows
 from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
 from .mix import _mix_rows
-from .mixup import keep_inputs
+from .mixup import _keep_inputs
 
 
 def sample_boxes(
@@ -50,7 +50,7 @@ def _draw_boxes(
     return torch.stack([top, left, bottom, right], dim=-1), kept.float()
 
 
-def box_mask(boxes: torch.Tensor, height: int, width: int, *, ndim: int) -> torch.Tensor:
+def _box_mask(boxes: torch.Tensor, height: int, width: int, *, ndim: int) -> torch.Tensor:
     """Boolean mask, True inside each box: boxes (..., 4) give shape (..., 1, ..., 1, H, W) of `ndim` dims."""
     lead = boxes.shape[:-1]
     rows = torch.arange(height, device=boxes.device)[:, None]
@@ -118,11 +118,11 @@ def _cutmix(
                 region = (..., slice(top, bottom), slice(left, right))
                 result[region] = partner[region]
                 return result
-            return torch.where(box_mask(boxes[rows], height, width, ndim=own.ndim), partner, own, out=result)
+            return torch.where(_box_mask(boxes[rows], height, width, ndim=own.ndim), partner, own, out=result)
 
         inputs = combine_rows(x, index, paste, inplace=inplace, out=out)
     else:
-        inputs = keep_inputs(x, inplace=inplace, out=out)
+        inputs = _keep_inputs(x, inplace=inplace, out=out)
         top, left, bottom, right = boxes.tolist()
         region = (..., slice(top, bottom), slice(left, right))
         if inplace:

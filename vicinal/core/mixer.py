@@ -100,7 +100,7 @@ class Mixup:
     def __call__(self, x: torch.Tensor | Sequence[Any], y: torch.Tensor | None = None) -> MixedBatch:
         if y is None:
             if isinstance(x, torch.Tensor):
-                raise invalid("y", y, "labels: call mixer(x, y) with a batch, or mixer(samples) with a list of (x, y) samples")
+                raise invalid("y", y, "labels: call mixer(x, y) with a batch, or mixer(samples) with (x, y) samples")
             x, y = self._collate(x)
         batch = check_vicinity_batch(x, y, self._mixup_options)
         modes = {self.mode} if self.switch_prob == 0 else set(MODES)

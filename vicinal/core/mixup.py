@@ -10,7 +10,7 @@ from .batch import MixedBatch
 from .mix import _mix_rows
 
 
-def keep_inputs(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> torch.Tensor:
+def _keep_inputs(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> torch.Tensor:
     """The unmixed inputs, honouring the no-aliasing rule: x itself only when inplace=True."""
     if inplace:
         return x
@@ -66,7 +66,7 @@ def _mixup(
     x, targets = batch.x, batch.targets
     lam, index = _draw_vicinity(batch, options, generator)
     if mix == "labels":
-        inputs = keep_inputs(x, inplace=inplace, out=out)
+        inputs = _keep_inputs(x, inplace=inplace, out=out)
     else:
         inputs = _mix_rows(x, lam, index, inplace=inplace, out=out)
     if mix != "inputs":
