@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vicinal.models import build_model  # noqa: E402
 from vicinal.train import build_optimizer, config_from_preset  # noqa: E402
 from vicinal.train.hardware import autocast_dtype, make_generator, use_channels_last  # noqa: E402
-from vicinal.train.step import vicinal_step  # noqa: E402
+from vicinal.train.step import build_mixer, vicinal_step  # noqa: E402
 
 
 def main() -> None:
@@ -53,12 +53,13 @@ def main() -> None:
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(10, (args.batch_size,), generator=data_gen)
-    mix_gen = make_generator(0, "mixing")
+    mixer = build_mixer(config, num_classes=10, generator=make_generator(0, "mixing"))
+    layers = model.mixup_layers if args.method == "manifold_mixup" else None
 
     def step(mixing: bool) -> float:
         start = time.perf_counter()
-        out = vicinal_step(model, x, y, config=config, num_classes=10, mixing=mixing, generator=mix_gen,
-                           autocast_dtype=amp)
+        mixer.enabled = mixing
+        out = vicinal_step(model, x, y, mixer=mixer, autocast_dtype=amp, manifold_layers=layers)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         optimizer.step()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 
 from test_train_support import SUBPROCESS_ENV, tabular_config
 from vicinal.cli import main
-from vicinal.train import TrainConfig, compare, train
+from vicinal.train import Callback, RunInfo, TrainConfig, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,27 +108,26 @@ def test_compare_reports_mean_and_std_over_seeds(tmp_path):
         compare(tabular_config(tmp_path / "d"), alphas=(0.0, -1.0))
 
 
-def test_an_interrupted_compare_continues_and_keeps_finished_runs(tmp_path, monkeypatch):
-    compare_module = importlib.import_module("vicinal.train.compare")  # the module, not the function
+class _RunsStarted(Callback):
+    """Records (α, seed, resumed) of every run started; raises KeyboardInterrupt as run number ``crash`` starts."""
 
+    def __init__(self, crash: int | None = None) -> None:
+        self.crash, self.calls = crash, []
+
+    def on_start(self, run: RunInfo) -> None:
+        self.calls.append((run.config.alpha, run.config.seed, run.resumed))
+        if len(self.calls) == self.crash:
+            raise KeyboardInterrupt  # the comparison dies before this run takes a step
+
+
+def test_an_interrupted_compare_continues_and_keeps_finished_runs(tmp_path):
     config = tabular_config(tmp_path / "c", epochs=2)
-    calls = []
-
-    def crash_on_the_third_run(cfg, *, resume=False):
-        calls.append((cfg.alpha, cfg.seed, resume))
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # the comparison dies before its third run starts
-        return train(cfg, resume=resume)
-
-    monkeypatch.setattr(compare_module, "train", crash_on_the_third_run)
     with pytest.raises(KeyboardInterrupt):
-        compare(config, alphas=(0.0, 0.5), seeds=2)
+        compare(config, alphas=(0.0, 0.5), seeds=2, callbacks=[_RunsStarted(crash=3)])
     first_seed = json.loads((tmp_path / "c" / "alpha0.5-seed0" / "results.json").read_text())
-    calls.clear()
-    monkeypatch.setattr(compare_module, "train", lambda cfg, *, resume=False: calls.append(
-        (cfg.alpha, cfg.seed, resume)) or train(cfg, resume=resume))
-    result = compare(config, alphas=(0.0, 0.5), seeds=2)
-    assert calls == [(0.0, 0, True), (0.5, 0, True), (0.0, 1, False), (0.5, 1, False)]
+    started = _RunsStarted()
+    result = compare(config, alphas=(0.0, 0.5), seeds=2, callbacks=[started])
+    assert started.calls == [(0.0, 0, True), (0.5, 0, True), (0.0, 1, False), (0.5, 1, False)]
     assert result.results[1]["test_error"] == first_seed["test_error"]  # the finished run is kept, not retrained
     assert [r.history[-1]["epoch"] for r in result.runs] == [2, 2, 2, 2]
 

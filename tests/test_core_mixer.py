@@ -189,3 +189,22 @@ def test_each_call_checks_its_batch_for_every_mode_it_may_use():
     soft[2] = math.nan
     with pytest.raises(ValueError, match="\\(y\\[2\\].min\\(\\), y\\[2\\].sum\\(\\)\\)=\\(nan, nan\\) is invalid"):
         Mixup(alpha=1.0, num_classes=4, seed=0, enabled=False)(x, soft)
+
+
+def test_manifold_uses_the_mixers_options_generator_and_switches():
+    from vicinal import manifold_mixup
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 5), torch.nn.ReLU(), torch.nn.Linear(5, 4))
+    x, y = data()
+    mixer = Mixup(alpha=0.4, num_classes=4, seed=5, per_sample=True, pairing="roll", label_smoothing=0.1)
+    logits, batch = mixer.manifold(model, x, y, layers=("1", "2"))
+    want_logits, want = manifold_mixup(model, x, y, alpha=0.4, layers=("1", "2"), num_classes=4, per_sample=True,
+                                       pairing="roll", label_smoothing=0.1, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(logits, want_logits) and batch.layer == want.layer and torch.equal(batch.lam, want.lam)
+    assert torch.equal(batch.targets, want.targets) and torch.equal(batch.index, want.index)
+    mixer.enabled = False
+    state = mixer.generator.get_state()
+    logits, batch = mixer.manifold(model, x, y, layers=("1",))
+    assert torch.equal(logits, model(x)) and batch.inputs is x and bool((batch.lam == 1).all())
+    assert torch.equal(mixer.generator.get_state(), state)  # nothing drawn for an unmixed batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -12,9 +13,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-import vicinal.train.step as step_module
-import vicinal.train.trainer as trainer_module
-from test_train_support import SUBPROCESS_ENV, assert_same_weights, cli_args, tabular_config, weights
+from test_train_support import (
+    SUBPROCESS_ENV, StepRecorder, assert_same_weights, cli_args, crash_at, tabular_config, weights,
+)
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,34 +54,11 @@ def _worker(rank: int, world_size: int, port: int, root: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world_size)  # shared by the three runs below
     try:
         config = tabular_config(Path(root) / "full", alpha=1.0, epochs=2, label_noise=0.1)
-        real_mixup, drawn = step_module.mixup, []
-
-        def recording(*args, **kwargs):
-            batch = real_mixup(*args, **kwargs)
-            drawn.append((batch.lam.clone(), batch.index.clone()))
-            return batch
-
-        step_module.mixup = recording
-        try:
-            train(config)
-        finally:
-            step_module.mixup = real_mixup
-        torch.save(drawn, Path(root) / f"draws{rank}.pt")
-        real, calls = trainer_module.vicinal_step, []
-
-        def crashing(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 30:  # the same step on both ranks
-                raise RuntimeError("machine lost")
-            return real(*args, **kwargs)
-
-        trainer_module.vicinal_step = crashing
-        try:
-            train(config.replace(out=str(Path(root) / "crashed"), checkpoint_every=5))
-        except RuntimeError:
-            pass
-        finally:
-            trainer_module.vicinal_step = real
+        drawn = StepRecorder(lambda event: (event.lam.clone(), event.index.clone()))
+        train(config, callbacks=[drawn])
+        torch.save(drawn.seen, Path(root) / f"draws{rank}.pt")
+        with contextlib.suppress(RuntimeError):  # the same step on both ranks
+            train(config.replace(out=str(Path(root) / "crashed"), checkpoint_every=5), callbacks=[crash_at(30)])
         train(resume_config(Path(root) / "crashed"), resume=True)
         dist.barrier()  # both ranks done before either tears gloo down (an early teardown can abort the other)
     finally:

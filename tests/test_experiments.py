@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vicinal.experiments import EXPERIMENTS, run_experiment
+from vicinal.experiments import EXPERIMENTS, PRESETS, run_experiment
 from vicinal.experiments.framework import gain_and_noise, judge, judge_direction, relative_gain
 from vicinal.experiments.reporting import pct
 
@@ -104,10 +104,10 @@ def test_tabular_runs_a_users_csv(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(name="nope", preset="smoke"), "experiment name must be one of"),
-    (dict(name="gan", preset="fast"), "preset must be one of"),
-    (dict(name="gan", preset="smoke", seeds=0), "seeds must be ≥ 1"),
-    (dict(name="gan", preset="smoke", seeds=[-1]), "seeds must be a non-empty list"),
+    (dict(name="nope", preset="smoke"), "name='nope' is invalid: expected one of"),
+    (dict(name="gan", preset="fast"), "preset='fast' is invalid: expected one of"),
+    (dict(name="gan", preset="smoke", seeds=0), "seeds=0 is invalid"),
+    (dict(name="gan", preset="smoke", seeds=[-1]), r"seeds=\[-1\] is invalid"),
     (dict(name="gan", preset="smoke", options={"colour": "red"}), r"options \['colour'\] are not settings"),
     (dict(name="all", preset="smoke", options={"colour": "red"}), "are not settings of any experiment"),
 ])
@@ -116,6 +116,14 @@ def test_run_experiment_rejects_bad_arguments(tmp_path: Path, kwargs: dict, matc
     with pytest.raises(ValueError, match=match):
         run_experiment(name, out=tmp_path, **kwargs)
     assert not (tmp_path / "report.md").exists()
+
+
+def test_every_experiment_preset_is_a_trainer_preset_with_settings() -> None:
+    from vicinal.train import PRESETS as TRAINER_PRESETS
+
+    assert set(PRESETS) <= set(TRAINER_PRESETS)
+    for experiment in EXPERIMENTS.values():
+        assert set(experiment.settings) == set(experiment.default_seeds) == set(PRESETS), experiment.name
 
 
 def test_judge_rules() -> None:

@@ -12,26 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import vicinal.train.trainer as trainer_module
 from test_train_support import (
-    SUBPROCESS_ENV, assert_same_weights, cli_args, image_config, tabular_config, weights,
+    SUBPROCESS_ENV, assert_same_weights, cli_args, crash_at, image_config, tabular_config, weights,
 )
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _crash_at(monkeypatch, call: int) -> None:
-    """Simulate losing the machine: the given step call (1-based) raises."""
-    real, calls = trainer_module.vicinal_step, []
-
-    def step(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == call:
-            raise RuntimeError("machine lost")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(trainer_module, "vicinal_step", step)
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +31,10 @@ def uninterrupted(tmp_path_factory):
     (6, 0, (4, 1, 0)),  # crash in epoch 2: resume from the end-of-epoch-1 checkpoint
     (7, 3, (6, 1, 2)),  # crash after step 6: resume from the mid-epoch-2 checkpoint
 ])
-def test_resumed_run_equals_the_uninterrupted_one(tmp_path, monkeypatch, uninterrupted, crash_step,
-                                                  checkpoint_every, saved):
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path, uninterrupted, crash_step, checkpoint_every, saved):
     config = uninterrupted.config.replace(out=str(tmp_path / "r"), checkpoint_every=checkpoint_every)
-    _crash_at(monkeypatch, crash_step)
     with pytest.raises(RuntimeError, match="machine lost"):
-        train(config)
-    monkeypatch.undo()
+        train(config, callbacks=[crash_at(crash_step)])
     state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     assert (state["step"], state["epoch"], state["epoch_step"]) == saved
     resumed = train(resume_config(tmp_path / "r"), resume=True)

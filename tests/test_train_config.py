@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from vicinal.train import PRESETS, TrainConfig, build_optimizer, build_scheduler, config_from_preset
+from vicinal.train import PRESETS, RunLength, TrainConfig, build_optimizer, build_scheduler, config_from_preset
+from vicinal.train.config import resolve_seeds
 
 
 def test_every_preset_is_a_valid_config():
@@ -58,13 +59,29 @@ def test_unknown_preset_and_field_are_refused():
 
 def _lrs(config: TrainConfig, steps_per_epoch: int) -> list[float]:
     opt = build_optimizer([torch.nn.Parameter(torch.zeros(1))], config)
-    sched = build_scheduler(opt, config, steps_per_epoch=steps_per_epoch)
+    sched = build_scheduler(opt, config, RunLength.of(config, steps_per_epoch=steps_per_epoch))
     lrs = []
     for _ in range(config.epochs * steps_per_epoch):
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
     return lrs
+
+
+def test_seeds_are_a_count_from_a_start_or_a_list():
+    assert resolve_seeds(3, start=5) == (5, 6, 7) and resolve_seeds([4, 0]) == (4, 0)
+    for bad in (0, True, [], [1, 1], [-1], "12", 2.0):
+        with pytest.raises(ValueError, match=r"^seeds=.* is invalid: expected"):
+            resolve_seeds(bad)
+
+
+def test_run_length_is_the_one_source_of_epochs_and_steps():
+    length = RunLength.of(TrainConfig(epochs=5, mixup_off_epochs=2, eval_every=2), steps_per_epoch=7)
+    assert length.total_steps == 35
+    assert [length.mixes_in(e) for e in range(5)] == [True, True, True, False, False]
+    assert [length.evaluates_after(e) for e in range(1, 6)] == [False, True, False, True, True]
+    with pytest.raises(ValueError, match="steps_per_epoch=0 is invalid"):
+        RunLength.of(TrainConfig(), steps_per_epoch=0)
 
 
 def test_step_schedule_divides_by_ten_at_the_milestone_epochs():

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-import vicinal.train.trainer as trainer_module
-from test_train_support import assert_same_weights, image_config, tabular_config, weights
-from vicinal.train import NonFiniteLossError, load_checkpoint, train
+from test_train_support import (
+    OnTrainingForward, StepRecorder, assert_same_weights, image_config, tabular_config, weights,
+)
+from vicinal.train import Callback, NonFiniteLossError, RunInfo, StepEvent, load_checkpoint, train
 
 EPOCH_KEYS = {"epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr", "images_per_s"}
 
@@ -89,37 +90,25 @@ def test_existing_run_is_not_overwritten(tmp_path):
         train(tabular_config(tmp_path / "r", epochs=1))
 
 
-def _nan_at(monkeypatch, bad_calls: set[int]):
-    """Make the loss of the given step calls (1-based) NaN."""
-    real, calls = trainer_module.vicinal_step, []
-
-    def step(*args, **kwargs):
-        out = real(*args, **kwargs)
-        calls.append(1)
-        if len(calls) in bad_calls:
-            return type(out)(out.loss * float("nan"), out.errors)
-        return out
-
-    monkeypatch.setattr(trainer_module, "vicinal_step", step)
+def _nan_at(bad_steps: set[int]) -> OnTrainingForward:
+    """Make the outputs, and so the loss, of the given steps (1-based) NaN."""
+    return OnTrainingForward(lambda step, output: output * float("nan") if step in bad_steps else None)
 
 
-def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    _nan_at(monkeypatch, {30})  # digits: 22 steps an epoch, so step 30 is in epoch 2
+def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     config = tabular_config(tmp_path / "r", epochs=3)
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss .* at step 30 \(epoch 2\)"):
-        train(config)
+        train(config, callbacks=[_nan_at({30})])  # digits: 22 steps an epoch, so step 30 is in epoch 2
     state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     assert (state["step"], state["epoch"]) == (22, 1)
     assert all(torch.isfinite(v).all() for v in state["model"].values())
 
 
-def test_nonfinite_steps_can_be_skipped_up_to_a_limit(tmp_path, monkeypatch):
-    _nan_at(monkeypatch, {5, 9})
-    result = train(tabular_config(tmp_path / "ok", epochs=1, max_nonfinite_skips=2))
+def test_nonfinite_steps_can_be_skipped_up_to_a_limit(tmp_path):
+    result = train(tabular_config(tmp_path / "ok", epochs=1, max_nonfinite_skips=2), callbacks=[_nan_at({5, 9})])
     assert result.final["nonfinite_skips"] == 2 and math.isfinite(result.final["train_loss"])
-    _nan_at(monkeypatch, {5, 9})  # count the calls of this second run from 1 again
     with pytest.raises(NonFiniteLossError, match="step 9"):
-        train(tabular_config(tmp_path / "stop", epochs=1, max_nonfinite_skips=1))
+        train(tabular_config(tmp_path / "stop", epochs=1, max_nonfinite_skips=1), callbacks=[_nan_at({5, 9})])
 
 
 def test_deterministic_same_seed_same_weights_other_seed_other_weights(tmp_path):
@@ -131,19 +120,12 @@ def test_deterministic_same_seed_same_weights_other_seed_other_weights(tmp_path)
     assert not torch.are_deterministic_algorithms_enabled()  # restored afterwards
 
 
-def test_threads_apply_during_the_run_and_are_restored(tmp_path, monkeypatch):
-    seen = []
-    real = trainer_module.vicinal_step
-
-    def step(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(trainer_module, "vicinal_step", step)
+def test_threads_apply_during_the_run_and_are_restored(tmp_path):
+    seen = StepRecorder(lambda event: torch.get_num_threads())
     before = torch.get_num_threads()
     wanted = 1 if before != 1 else 2
-    train(tabular_config(tmp_path / "r", epochs=1, threads=wanted))
-    assert set(seen) == {wanted} and torch.get_num_threads() == before
+    train(tabular_config(tmp_path / "r", epochs=1, threads=wanted), callbacks=[seen])
+    assert set(seen.seen) == {wanted} and torch.get_num_threads() == before
 
 
 def test_default_run_folders_never_collide(tmp_path, monkeypatch):
@@ -153,23 +135,43 @@ def test_default_run_folders_never_collide(tmp_path, monkeypatch):
     assert first != second and first.parent == second.parent == Path("runs")
 
 
-def test_mixup_off_for_the_last_epochs_and_mix_prob(tmp_path, monkeypatch):
-    flags = []
-    real = trainer_module.vicinal_step
+def _mixed_steps(config) -> list[bool]:
+    """Whether each step of a run of ``config`` was mixed (an unmixed batch has λ = 1)."""
+    mixed = StepRecorder(lambda event: bool((event.lam != 1).any()))
+    train(config, callbacks=[mixed])
+    return mixed.seen
 
-    def step(*args, **kwargs):
-        flags.append(kwargs["mixing"])
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "vicinal_step", step)
-    train(tabular_config(tmp_path / "off", epochs=3, mixup_off_epochs=1))
-    assert flags == [True] * 44 + [False] * 22  # 22 steps an epoch
-    flags.clear()
-    train(tabular_config(tmp_path / "prob", epochs=3, mix_prob=0.5))
+def test_mixup_off_for_the_last_epochs_and_mix_prob(tmp_path):
+    assert _mixed_steps(tabular_config(tmp_path / "off", epochs=3, mixup_off_epochs=1)) == [True] * 44 + [False] * 22
+    flags = _mixed_steps(tabular_config(tmp_path / "prob", epochs=3, mix_prob=0.5))  # 22 steps an epoch
     assert 0.3 < sum(flags) / len(flags) < 0.7
-    flags.clear()
-    train(tabular_config(tmp_path / "erm", epochs=1, alpha=0.0))
-    assert not any(flags)
+    assert not any(_mixed_steps(tabular_config(tmp_path / "erm", epochs=1, alpha=0.0)))
+
+
+class _Everything(Callback):
+    def __init__(self) -> None:
+        self.starts, self.steps, self.rows = [], [], []
+
+    def on_start(self, run: RunInfo) -> None:
+        self.starts.append((run.resumed, run.epochs, run.steps_per_epoch, run.run_dir))
+
+    def on_step(self, event: StepEvent) -> None:
+        self.steps.append((event.step, event.epoch, event.lr, float(event.loss), event.index.shape))
+
+    def on_epoch(self, row: dict) -> None:
+        self.rows.append(dict(row))
+
+
+def test_callbacks_see_the_start_every_step_and_every_epoch(tmp_path):
+    seen = _Everything()
+    result = train(tabular_config(tmp_path / "r", epochs=2), callbacks=[seen])
+    assert seen.starts == [(False, 2, 22, tmp_path / "r")]
+    assert [(step, epoch) for step, epoch, *_ in seen.steps] == [(s, (s - 1) // 22) for s in range(1, 45)]
+    lrs = [lr for _, _, lr, _, _ in seen.steps]
+    assert lrs[0] < max(lrs) and lrs[-1] < max(lrs)  # one-cycle: the lr each step used
+    assert all(math.isfinite(loss) and shape == (64,) for *_, loss, shape in seen.steps)
+    assert seen.rows == result.history
 
 
 def test_eval_every_skips_test_metrics_but_always_evaluates_the_last_epoch(tmp_path):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from vicinal.train import TrainConfig
+from vicinal.train import Callback, RunInfo, StepEvent, TrainConfig
 
 # Tiny models on a contended 2-core machine run far faster on one thread (OpenMP spinning dominates):
 # the configs below ask the trainer for one thread (threads=1, restored after the run).
@@ -37,6 +39,42 @@ def cli_args(options: dict) -> list[str]:
         else:
             args += [flag, "none" if value is None else str(value)]
     return args
+
+
+class OnTrainingForward(Callback):
+    """Calls ``action(n, output)`` on the model's n-th forward pass in training mode (1-based, one a step); what
+    it returns (None: nothing) replaces the output, and what it raises stops the run at that step."""
+
+    def __init__(self, action: Callable[[int, torch.Tensor], torch.Tensor | None]) -> None:
+        self.action, self.calls = action, 0
+
+    def on_start(self, run: RunInfo) -> None:
+        run.model.register_forward_hook(self._hook)
+
+    def _hook(self, module: torch.nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor | None:
+        if not module.training:
+            return None
+        self.calls += 1
+        return self.action(self.calls, output)
+
+
+def crash_at(step: int) -> OnTrainingForward:
+    """Simulate losing the machine: the forward pass of ``step`` (1-based) raises RuntimeError("machine lost")."""
+    def crash(call: int, output: torch.Tensor) -> None:
+        if call == step:
+            raise RuntimeError("machine lost")
+
+    return OnTrainingForward(crash)
+
+
+class StepRecorder(Callback):
+    """Keeps what ``record(event)`` returns for every step."""
+
+    def __init__(self, record: Callable[[StepEvent], object]) -> None:
+        self.record, self.seen = record, []
+
+    def on_step(self, event: StepEvent) -> None:
+        self.seen.append(self.record(event))
 
 
 def weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:

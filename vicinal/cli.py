@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     from vicinal.train import NonFiniteLossError, TrainingInterrupted
-    from vicinal.train.distributed import DistContext
+    from vicinal.train.distributed import process_rank
 
     debug = getattr(args, "debug", False)
     try:
@@ -196,8 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("vicinal: interrupted", file=sys.stderr)
         return 130
-    import os
-
-    if int(os.environ.get("RANK", "0")) == DistContext().rank:
+    if process_rank() == 0:  # under torchrun the report path is printed once
         print(line)
     return 0

@@ -49,8 +49,9 @@ def check_fraction(name: str, value: float, *, closed: bool = True) -> float:
 
 
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError naming both."""
     choices = tuple(choices)
-    if not isinstance(value, str) or value not in choices:
+    if value not in choices:
         raise invalid(name, value, f"one of {', '.join(map(repr, choices))}")
     return value
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ._checks import Pairing, invalid, resolve_generator
-from ._vicinity import _draw_vicinity, check_vicinity_batch, vicinity_options
+from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
 from .mix import _mix_rows
 
@@ -35,6 +35,17 @@ def manifold_mixup(
     `.targets` the targets mixed with the same λ and partners, `.layer` the chosen name. Draw order
     from `generator`: λ, the pairing, then the layer. x itself is never changed.
     """
+    known = check_model_layers(model, layers)
+    options = vicinity_options(
+        alpha=alpha, num_classes=num_classes, per_sample=per_sample, pairing=pairing,
+        label_smoothing=label_smoothing, knn_k=knn_k,
+    )
+    batch = check_vicinity_batch(x, y, options)
+    return _manifold_mixup(model, known, batch, options, resolve_generator(generator))
+
+
+def check_model_layers(model: nn.Module, layers: Sequence[str] | str | None) -> dict[str, nn.Module]:
+    """The layers Manifold Mixup may mix, checked against the model: {name: submodule} (default `model.mixup_layers`)."""
     if not isinstance(model, nn.Module):
         raise invalid("type(model)", type(model), "a torch.nn.Module")
     if layers is None:
@@ -46,18 +57,21 @@ def manifold_mixup(
     layers = (layers,) if isinstance(layers, str) else tuple(layers)
     if not layers:
         raise invalid("layers", layers, "at least one submodule name")
-    known = dict(model.named_modules())
-    unknown = [name for name in layers if name not in known]
+    modules = dict(model.named_modules())
+    unknown = [name for name in layers if name not in modules]
     if unknown:
         raise invalid("layers", layers, f"names from model.named_modules(); unknown: {unknown}")
-    options = vicinity_options(
-        alpha=alpha, num_classes=num_classes, per_sample=per_sample, pairing=pairing,
-        label_smoothing=label_smoothing, knn_k=knn_k,
-    )
-    batch = check_vicinity_batch(x, y, options)
-    gen = resolve_generator(generator)
+    return {name: modules[name] for name in layers}
+
+
+def _manifold_mixup(
+    model: nn.Module, layers: dict[str, nn.Module], batch: Batch, options: VicinityOptions, gen: torch.Generator
+) -> tuple[torch.Tensor, MixedBatch]:
+    """Manifold Mixup of a checked batch over checked layers, with trusted options."""
+    x = batch.x
     lam, index = _draw_vicinity(batch, options, gen)
-    layer = layers[int(torch.randint(len(layers), (), generator=gen, device=gen.device))]
+    names = list(layers)
+    layer = names[int(torch.randint(len(names), (), generator=gen, device=gen.device))]
     mixed: list[torch.Tensor] = []
 
     def mix_activation(h: object) -> torch.Tensor:
@@ -72,7 +86,7 @@ def manifold_mixup(
     if layer == "":
         handle = model.register_forward_pre_hook(lambda _m, args: (mix_activation(args[0]), *args[1:]))
     else:
-        handle = known[layer].register_forward_hook(lambda _m, _args, output: mix_activation(output))
+        handle = layers[layer].register_forward_hook(lambda _m, _args, output: mix_activation(output))
     try:
         logits = model(x)
     finally:

@@ -16,6 +16,7 @@ from ._checks import (
 from ._vicinity import Batch, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
 from .cutmix import _cutmix, check_image_batch
+from .manifold import _manifold_mixup, check_model_layers
 from .mixup import _mixup
 
 Mode = Literal["mixup", "cutmix"]
@@ -114,6 +115,18 @@ class Mixup:
         if mode == "cutmix":
             return _cutmix(batch, self._cutmix_options, generator=self.generator, inplace=False, out=None)
         return _mixup(batch, self._mixup_options, mix=self.mix, generator=self.generator, inplace=False, out=None)
+
+    def manifold(
+        self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, layers: Sequence[str] | None = None
+    ) -> tuple[torch.Tensor, MixedBatch]:
+        """`manifold_mixup(model, x, y, layers=layers)` with this mixer's options, generator, `prob` and
+        `enabled`: (logits, MixedBatch). `mode`, `switch_prob` and `mix` do not apply. A batch left unmixed
+        is `model(x)` with the unmixed batch `__call__` gives."""
+        known = check_model_layers(model, layers)
+        batch = check_vicinity_batch(x, y, self._mixup_options)
+        if not self.enabled or not self._chance(self.prob):
+            return model(x), self._unmixed(batch)
+        return _manifold_mixup(model, known, batch, self._mixup_options, self.generator)
 
     def _chance(self, p: float) -> bool:
         """True with probability p; draws from the generator only when 0 < p < 1."""

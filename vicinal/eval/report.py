@@ -1,10 +1,28 @@
-"""Report helpers: mean ± std formatting and markdown tables."""
+"""Report helpers: mean and sample std over seeds, "mean ± std" formatting, and markdown tables."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+
+def finite(values: Iterable[float | None]) -> list[float]:
+    """The finite values, as floats (None, NaN and ±inf left out)."""
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def mean(values: Iterable[float | None]) -> float:
+    """Mean of the finite values (NaN when there are none)."""
+    vals = finite(values)
+    return statistics.fmean(vals) if vals else math.nan
+
+
+def std(values: Iterable[float | None]) -> float:
+    """Sample standard deviation (n − 1) of the finite values (0 for one value, NaN for none)."""
+    vals = finite(values)
+    return statistics.stdev(vals) if len(vals) > 1 else (0.0 if vals else math.nan)
 
 
 def mean_std(values: Sequence[float], *, digits: int = 2, scale: float = 1.0) -> str:
@@ -14,13 +32,11 @@ def mean_std(values: Sequence[float], *, digits: int = 2, scale: float = 1.0) ->
     '6.50 ± 0.40'
     """
     xs = [float(v) * scale for v in values]
-    if not xs or not all(math.isfinite(x) for x in xs):
+    if not xs or len(finite(xs)) != len(xs):
         raise ValueError(f"values must be a non-empty sequence of finite numbers, got {list(values)!r}")
-    mean = sum(xs) / len(xs)
     if len(xs) == 1:
-        return f"{mean:.{digits}f}"
-    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return f"{xs[0]:.{digits}f}"
+    return f"{mean(xs):.{digits}f} ± {std(xs):.{digits}f}"
 
 
 def _cell(value: Any) -> str:

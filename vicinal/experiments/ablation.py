@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicinal.eval.plots import bar_chart
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge_direction
-from .reporting import image, markdown_table, mean, pct
-from .runs import Variant, finals, run_variants
+from .reporting import image, markdown_table, pct
+from .runs import NotRun, Variant, finals, run_variants, summaries
 
 
 def all_variants(alpha: float, knn_k: int) -> tuple[Variant, ...]:
@@ -57,18 +58,17 @@ DEFAULT_SEEDS = {"smoke": (0,), "quick": (0,), "paper": (0,)}
 def run(ctx: Context, settings: AblationSettings) -> Findings:
     chosen = tuple(v for v in all_variants(settings.alpha, settings.knn_k)
                    if settings.keys is None or v.key in settings.keys)
-    errors: dict[float, dict[str, list[float] | str]] = {}
+    errors: dict[float, dict[str, list[float] | NotRun]] = {}
     results = {}
     for wd in settings.weight_decays:
         tagged = tuple(Variant(f"wd{wd:g}/{v.key}", v.label, v.overrides) for v in chosen)
         runs = run_variants(ctx, {**settings.base, "weight_decay": wd}, tagged)
         errors[wd] = {v.key: (finals(runs[t.key], "test_error") if isinstance(runs[t.key], list) else runs[t.key])
                       for v, t in zip(chosen, tagged)}
-        results[f"{wd:g}"] = {v.key: ([r.summary() for r in runs[t.key]] if isinstance(runs[t.key], list)
-                                      else runs[t.key]) for v, t in zip(chosen, tagged)}
+        results[f"{wd:g}"] = {v.key: summaries(runs[t.key]) for v, t in zip(chosen, tagged)}
 
-    def cell(value: list[float] | str) -> str:
-        return value if isinstance(value, str) else pct(value, 2)
+    def cell(value: list[float] | NotRun) -> str:
+        return str(value) if isinstance(value, NotRun) else pct(value, 2)
 
     paper_cell = {"erm": lambda wd: paper.CIFAR10_PREACT_README.get(("erm", wd)),
                   "mixup_ac_rp": lambda wd: paper.CIFAR10_PREACT_README.get(("mixup", wd))}

@@ -9,10 +9,11 @@ from torch import nn
 
 from vicinal.eval import attack_error
 from vicinal.eval.plots import line_chart
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, judge
-from .reporting import image, markdown_table, mean, pct
+from .reporting import image, markdown_table, pct
 from .runs import RunRecord, train_one
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicinal.eval.plots import reliability_diagram
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge_direction
-from .reporting import image, markdown_table, mean, pct
-from .runs import RunRecord, Variant, finals, run_variants
+from .reporting import image, markdown_table, pct
+from .runs import NotRun, RunRecord, Variant, finals, run_variants, summaries
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ def run(ctx: Context, settings: CalibrationSettings) -> Findings:
     rows, results = [], {}
     for v in chosen:
         records = runs[v.key]
-        if isinstance(records, str):
-            rows.append((v.label, records, "—", "—", "—"))
-            results[v.key] = records
+        if isinstance(records, NotRun):
+            rows.append((v.label, str(records), "—", "—", "—"))
+            results[v.key] = summaries(records)
             continue
         rows.append((v.label, pct(finals(records, "ece"), 2), pct([_overconfidence(r) for r in records], 2),
                      pct(finals(records, "test_error"), 2), f"{mean(finals(records, 'test_nll')):.3f}"))
@@ -66,7 +67,7 @@ def run(ctx: Context, settings: CalibrationSettings) -> Findings:
     plots, sections, verdicts = [], [("ECE and over-confidence", table)], []
     for suffix, title in (("", "clean labels"), ("_noisy", f"{int(100 * noisy)} % noisy labels")):
         erm, mix = runs[f"erm{suffix}"], runs[f"mixup_a{a:g}{suffix}"]
-        if isinstance(erm, str) or isinstance(mix, str):
+        if isinstance(erm, NotRun) or isinstance(mix, NotRun):
             continue
         path = reliability_diagram({"ERM": (erm[0].last_eval["probs"], erm[0].last_eval["labels"]),
                                     f"mixup α={a:g}": (mix[0].last_eval["probs"], mix[0].last_eval["labels"])},

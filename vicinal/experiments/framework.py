@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
+from vicinal.eval.report import finite, mean, std
+
+# The trainer presets (vicinal.train.PRESETS) the experiments have settings for: every run of an experiment at
+# preset p starts from the trainer's preset p and changes what the experiment needs.
 Preset = Literal["smoke", "quick", "paper"]
-PRESETS: tuple[str, ...] = ("smoke", "quick", "paper")
+PRESETS: tuple[str, ...] = get_args(Preset)
 Status = Literal["reproduced", "partly", "not reproduced", "not measured"]
 
 
@@ -20,7 +23,7 @@ class Context:
     """What one experiment run is given: its preset, folder, device, data and seeds."""
 
     experiment: str  # the experiment's registry name
-    preset: str  # "smoke" | "quick" | "paper"
+    preset: str  # one of PRESETS, a trainer preset
     out: Path  # the experiment's folder; every run writes below it
     device: str | None = None  # None = let the trainer pick ("auto")
     data_dir: str | None = None  # where the data sets are (None = the data layer's search order)
@@ -133,12 +136,6 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def write_json(path: Path, payload: Any) -> Path:
-    """Write `payload` as indented JSON and return the path."""
-    path.write_text(json.dumps(to_jsonable(payload), indent=2) + "\n")
-    return path
-
-
 class Stopwatch:
     """Wall-clock seconds since creation."""
 
@@ -150,25 +147,11 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
 
-def check_choice(name: str, value: object, allowed: Sequence[object]) -> None:
-    """Raise ValueError naming `name`, the bad value and the allowed ones."""
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
 def gain_and_noise(baseline: Sequence[float], other: Sequence[float]) -> tuple[float, float]:
     """Relative gain of `other` over `baseline` (means) and its noise: the standard error of the
     difference of means, relative to the baseline's mean (0 when each side has a single value)."""
-    def stats(values: Sequence[float]) -> tuple[float, float, int]:
-        vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-        if not vals:
-            return math.nan, 0.0, 0
-        m = sum(vals) / len(vals)
-        var = sum((v - m) ** 2 for v in vals) / (len(vals) - 1) if len(vals) > 1 else 0.0
-        return m, var, len(vals)
-
-    mb, vb, nb = stats(baseline)
-    mo, vo, no = stats(other)
+    nb, no = len(finite(baseline)), len(finite(other))
+    mb, mo = mean(baseline), mean(other)
     if nb == 0 or no == 0 or mb == 0:
         return math.nan, math.nan
-    return relative_gain(mb, mo), math.sqrt(vb / nb + vo / no) / mb
+    return relative_gain(mb, mo), math.sqrt(std(baseline) ** 2 / nb + std(other) ** 2 / no) / mb

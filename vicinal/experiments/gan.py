@@ -8,12 +8,13 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from vicinal.eval.plots import line_chart
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, judge_direction
 from .gan_metrics import GRID_SPACING, RING_RADIUS, mode_centres
 from .gan_train import GanConfig, GanRun, train_gan
-from .reporting import image, markdown_table, mean, number, pct
+from .reporting import image, markdown_table, number, pct
 
 # The runs compared: a name and the GanConfig fields it sets.
 METHODS: dict[str, dict] = {

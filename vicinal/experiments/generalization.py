@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicinal.eval.plots import bar_chart, learning_curves
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge
-from .reporting import image, markdown_table, mean, pct
-from .runs import Variant, finals, run_variants, tested_history
+from .reporting import image, markdown_table, pct
+from .runs import NotRun, Variant, finals, run_variants, summaries, tested_history
 
 PAPER_ALPHA = 1.0  # the α of the paper's CIFAR table
 
@@ -59,8 +60,8 @@ def run(ctx: Context, settings: GeneralizationSettings) -> Findings:
     for v in chosen:
         records = runs[v.key]
         paper_cell = {"erm": f"{paper_erm}", mix_key: f"{paper_mix}"}.get(v.key, "—")
-        if isinstance(records, str):
-            rows.append((v.label, records, "—", "—", "—", paper_cell))
+        if isinstance(records, NotRun):
+            rows.append((v.label, str(records), "—", "—", "—", paper_cell))
             continue
         rows.append((v.label, pct(finals(records, "test_error"), 2), pct(finals(records, "best_test_error"), 2),
                      pct(finals(records, "ece"), 2), f"{mean(finals(records, 'train_seconds')):.0f}", paper_cell))
@@ -104,7 +105,7 @@ def run(ctx: Context, settings: GeneralizationSettings) -> Findings:
                   ("Plots", image(bars.name, "Test error per method, mean ± std over seeds.") + "\n\n"
                    + image(curves.name, "Test error and training loss per epoch (mean ± std band)."))],
         verdicts=verdicts,
-        results={k: ([rec.summary() for rec in r] if isinstance(r, list) else r) for k, r in runs.items()},
+        results={k: summaries(r) for k, r in runs.items()},
         plots=[bars.name, curves.name],
         paper={"cifar_test_error": paper.CIFAR_TEST_ERROR, "imagenet_top1": paper.IMAGENET_TOP1},
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vicinal.eval.plots import learning_curves
+from vicinal.eval.report import mean
 
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise, judge, judge_direction
-from .reporting import image, markdown_table, mean, pct
-from .runs import Variant, finals, run_variants, tested_history
+from .reporting import image, markdown_table, pct
+from .runs import Variant, finals, run_variants, summaries, tested_history
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def run(ctx: Context, settings: MemorizationSettings) -> Findings:
             ref = table_paper.get(pk) if pk else None
             paper_cell = f"{ref[0]} / {ref[1]}" if ref else "—"
             if v.key not in done:
-                rows.append((v.label, runs[v.key], "—", "—", "—", paper_cell))
+                rows.append((v.label, str(runs[v.key]), "—", "—", "—", paper_cell))
                 continue
             r = done[v.key]
             best, last = finals(r, "best_test_error"), finals(r, "test_error")
@@ -97,7 +98,7 @@ def run(ctx: Context, settings: MemorizationSettings) -> Findings:
             curve.name, "Test error and the share of corrupted training labels the network predicts "
             "(memorization) per epoch. ERM memorizes when its corrupted fit climbs towards 100 % and its "
             "test error rises with it.")))
-        results[str(noise)] = {k: ([rec.summary() for rec in r] if isinstance(r, list) else r) for k, r in runs.items()}
+        results[str(noise)] = {k: summaries(r) for k, r in runs.items()}
 
         paper_alpha = paper.MEMORIZATION_BEST.get(noise, {}).get("alpha", 32.0)
         mix_key = f"mixup_a{paper_alpha:g}"

@@ -8,8 +8,11 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from vicinal.core._checks import check_choice
+from vicinal.train.config import resolve_seeds
+
 from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
-from .framework import PRESETS, Context, Experiment, Preset, Stopwatch, check_choice
+from .framework import PRESETS, Context, Experiment, Preset, Stopwatch
 from .reporting import write_index, write_report
 
 
@@ -33,21 +36,6 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     _experiment(calibration, "calibration", "Calibration: ECE and reliability, ERM vs mixup, clean and noisy labels",
                 "Thulasidasan et al. 2019, arXiv 1905.11001"),
 )}
-
-
-def _resolve_seeds(seeds: int | Sequence[int] | None, default: tuple[int, ...]) -> tuple[int, ...]:
-    if seeds is None:
-        return default
-    if isinstance(seeds, bool):
-        raise ValueError(f"seeds must be a number of seeds or a list of seeds, got {seeds!r}")
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise ValueError(f"seeds must be ≥ 1 when given as a count, got {seeds}")
-        return tuple(range(seeds))
-    resolved = tuple(seeds)
-    if not resolved or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in resolved):
-        raise ValueError(f"seeds must be a non-empty list of integers ≥ 0, got {seeds!r}")
-    return resolved
 
 
 def _options_for(experiment: Experiment, preset: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -79,7 +67,7 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     options: fields of the experiment's settings to change, e.g. {"datasets": ("csv:abalone.csv:rings",)}
     for `tabular` (applied to every experiment that has the field when name is "all").
     """
-    check_choice("experiment name", name, [*EXPERIMENTS, "all"])
+    check_choice("name", name, [*EXPERIMENTS, "all"])
     check_choice("preset", preset, PRESETS)
     out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
     if name == "all":
@@ -99,7 +87,7 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     experiment = EXPERIMENTS[name]
     out.mkdir(parents=True, exist_ok=True)
     ctx = Context(experiment=name, preset=preset, out=out, device=device, data_dir=data_dir,
-                  seeds=_resolve_seeds(seeds, experiment.default_seeds[preset]), quiet=quiet)
+                  seeds=experiment.default_seeds[preset] if seeds is None else resolve_seeds(seeds), quiet=quiet)
     watch = Stopwatch()
     findings = experiment.run(ctx, _with_options(experiment.settings[preset], options, name))
     return write_report(experiment, ctx, findings, watch.seconds)

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import math
 import platform
-import statistics
 from pathlib import Path
 from typing import Any, Iterable
 
 import torch
 
-from vicinal.eval.report import markdown_table, mean_std
+from vicinal.eval.report import finite, markdown_table, mean_std
+from vicinal.train.checkpoint import write_json
 
-from .framework import Context, Experiment, Findings, write_json
-
-
-def finite(values: Iterable[float | None]) -> list[float]:
-    """The finite values, as floats."""
-    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
-
-
-def mean(values: Iterable[float | None]) -> float:
-    """Mean of the finite values (NaN for none)."""
-    vals = finite(values)
-    return statistics.fmean(vals) if vals else math.nan
-
-
-def std(values: Iterable[float | None]) -> float:
-    """Sample standard deviation of the finite values (0 for one value, NaN for none)."""
-    vals = finite(values)
-    return statistics.stdev(vals) if len(vals) > 1 else (0.0 if vals else math.nan)
+from .framework import Context, Experiment, Findings, to_jsonable
 
 
 def pct(values: float | Iterable[float | None] | None, digits: int = 1) -> str:
@@ -80,7 +63,7 @@ def write_report(experiment: Experiment, ctx: Context, findings: Findings, secon
                      + markdown_table(["paper's claim", "here", "evidence"], rows))
     report = ctx.out / "report.md"
     report.write_text("\n\n".join(parts) + "\n")
-    write_json(ctx.out / "results.json", {
+    write_json(ctx.out / "results.json", to_jsonable({
         "experiment": experiment.name,
         "preset": ctx.preset,
         "seeds": list(ctx.seeds),
@@ -90,7 +73,7 @@ def write_report(experiment: Experiment, ctx: Context, findings: Findings, secon
         "verdicts": findings.verdicts,
         "results": findings.results,
         "plots": findings.plots,
-    })
+    }))
     return report
 
 
@@ -110,9 +93,9 @@ def write_index(out: Path, preset: str, entries: list[tuple[Experiment, Path, fl
     ]
     index = out / "report.md"
     index.write_text("\n\n".join(body) + "\n")
-    write_json(out / "results.json", {
+    write_json(out / "results.json", to_jsonable({
         "preset": preset,
         "seconds": total,
         "experiments": {e.name: {"report": str(r), "seconds": s, "verdicts": st} for e, r, s, st in entries},
-    })
+    }))
     return index

@@ -10,10 +10,6 @@ from torch import nn
 
 from .framework import Context
 
-# Our preset -> the trainer preset whose recipe the runs start from (each experiment overrides what it needs).
-TRAINER_PRESET = {"smoke": "smoke", "quick": "quick", "paper": "paper"}
-
-
 @dataclass
 class RunRecord:
     """One finished training run, as the experiments use it."""
@@ -32,12 +28,12 @@ class RunRecord:
 
 
 def train_one(ctx: Context, key: str, seed: int, overrides: dict[str, Any], *, keep_model: bool = False) -> RunRecord:
-    """Train one run of setting `key` with `seed` from the preset's trainer recipe plus `overrides`."""
+    """Train one run of setting `key` with `seed` from the trainer preset of the context plus `overrides`."""
     from vicinal.train import config_from_preset, train
 
     run_dir = ctx.run_dir(key, f"seed{seed}")
     shutil.rmtree(run_dir)  # this experiment's own earlier run of the same setting: start afresh
-    config = config_from_preset(TRAINER_PRESET[ctx.preset], **{
+    config = config_from_preset(ctx.preset, **{
         **overrides, "seed": seed, "out": str(run_dir), "quiet": True,
         "device": ctx.device or "auto", "data_dir": ctx.data_dir})
     ctx.progress(f"{key} seed {seed}: training ({config.dataset}, {config.model}, {config.epochs} epochs)")
@@ -68,19 +64,34 @@ class Variant:
     overrides: dict[str, Any]  # TrainConfig fields on top of the experiment's base
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """A setting the trainer refused to configure (its ValueError), in place of its runs."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"not run: {self.reason}"
+
+
+def summaries(runs: list[RunRecord] | NotRun) -> list[dict[str, Any]] | str:
+    """What results.json keeps of a setting: each run's summary, or the refusal as a sentence."""
+    return str(runs) if isinstance(runs, NotRun) else [r.summary() for r in runs]
+
+
 def run_variants(ctx: Context, base: dict[str, Any], variants: tuple[Variant, ...], *,
-                 keep_model: bool = False) -> dict[str, list[RunRecord] | str]:
+                 keep_model: bool = False) -> dict[str, list[RunRecord] | NotRun]:
     """Train every variant over the context's seeds; a variant the trainer refuses (ValueError on its
-    config, e.g. an option this trainer lacks) maps to the refusal message instead of runs."""
+    config, e.g. an option this trainer lacks) maps to NotRun instead of runs."""
     from vicinal.train import config_from_preset
 
-    out: dict[str, list[RunRecord] | str] = {}
+    out: dict[str, list[RunRecord] | NotRun] = {}
     for v in variants:
         try:
-            config_from_preset(TRAINER_PRESET[ctx.preset], **{**base, **v.overrides})
+            config_from_preset(ctx.preset, **{**base, **v.overrides})
         except ValueError as refusal:
             ctx.progress(f"{v.key}: not run ({refusal})")
-            out[v.key] = f"not run: {refusal}"
+            out[v.key] = NotRun(str(refusal))
             continue
         out[v.key] = train_seeds(ctx, v.key, {**base, **v.overrides}, keep_model=keep_model)
     return out

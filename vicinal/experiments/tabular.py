@@ -9,7 +9,7 @@ from vicinal.eval.plots import bar_chart
 from . import paper
 from .framework import Context, Findings, Verdict, gain_and_noise
 from .reporting import image, markdown_table, pct
-from .runs import Variant, finals, run_variants
+from .runs import NotRun, Variant, finals, run_variants, summaries
 
 # The paper's protocol: MLP 2 × 128 ReLU, Adam with its default settings, batch 16, 10 epochs.
 PROTOCOL = dict(model="mlp", optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="constant",
@@ -41,11 +41,9 @@ def run(ctx: Context, settings: TabularSettings) -> Findings:
         folder = name.replace(":", "_").replace("/", "_")
         runs = run_variants(ctx, base, tuple(Variant(f"{folder}/{v.key}", v.label, v.overrides) for v in chosen))
         erm, mix = (runs[f"{folder}/{v.key}"] for v in chosen)
-        results[name] = {v.key: ([r.summary() for r in runs[f"{folder}/{v.key}"]]
-                                 if isinstance(runs[f"{folder}/{v.key}"], list) else runs[f"{folder}/{v.key}"])
-                         for v in chosen}
-        if isinstance(erm, str) or isinstance(mix, str):
-            rows.append((name, erm if isinstance(erm, str) else "—", mix if isinstance(mix, str) else "—", "—"))
+        results[name] = {v.key: summaries(runs[f"{folder}/{v.key}"]) for v in chosen}
+        if isinstance(erm, NotRun) or isinstance(mix, NotRun):
+            rows.append((name, *(r if isinstance(r, NotRun) else "—" for r in (erm, mix)), "—"))
             continue
         e, m = finals(erm, "test_error"), finals(mix, "test_error")
         gain, noise = gain_and_noise(e, m)

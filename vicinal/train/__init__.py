@@ -1,14 +1,15 @@
-"""The trainer layer: config and presets, schedules, checkpoints, train(), compare(), distributed helpers."""
+"""The trainer layer: config and presets, schedules, checkpoints, train(), compare(), callbacks, distributed helpers."""
 
-from vicinal.train.checkpoint import export_safetensors, load_checkpoint, save_checkpoint
+from vicinal.train.callbacks import Callback, RunInfo, StepEvent
+from vicinal.train.checkpoint import export_safetensors, load_checkpoint, resume_config, save_checkpoint
 from vicinal.train.compare import CompareResult, compare
 from vicinal.train.config import PRESETS, TrainConfig, config_from_preset
-from vicinal.train.schedules import build_optimizer, build_scheduler
-from vicinal.train.signals import TrainingInterrupted
-from vicinal.train.trainer import NonFiniteLossError, Result, resume_config, train
+from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
+from vicinal.train.signals import NonFiniteLossError, TrainingInterrupted
+from vicinal.train.trainer import Result, train
 
 __all__ = [
-    "PRESETS", "CompareResult", "NonFiniteLossError", "Result", "TrainConfig", "TrainingInterrupted",
-    "build_optimizer", "build_scheduler", "compare", "config_from_preset", "export_safetensors",
-    "load_checkpoint", "resume_config", "save_checkpoint", "train",
+    "PRESETS", "Callback", "CompareResult", "NonFiniteLossError", "Result", "RunInfo", "RunLength", "StepEvent",
+    "TrainConfig", "TrainingInterrupted", "build_optimizer", "build_scheduler", "compare", "config_from_preset",
+    "export_safetensors", "load_checkpoint", "resume_config", "save_checkpoint", "train",
 ]

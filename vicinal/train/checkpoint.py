@@ -1,4 +1,5 @@
-"""Checkpoints: atomic writes (temp file, fsync, rename), weights-only loading, safetensors export."""
+"""Checkpoints: atomic writes (temp file, fsync, rename), weights-only loading, a run's snapshot and restore, the
+checkpoint a run starts from (fresh or resumed), and safetensors export."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
+
+from vicinal.core import Mixup
+from vicinal.train import distributed as dist_
+from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
+from vicinal.train.data import RunData
+from vicinal.train.progress import Progress
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "vicinal-checkpoint-1"  # stored under "format": a checkpoint from anything else is refused
@@ -81,6 +88,85 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a vicinal checkpoint: expected format {FORMAT!r}")
     return state
+
+
+def has_checkpoint(run_dir: str | os.PathLike) -> bool:
+    """Whether ``run_dir`` holds a run's checkpoint (a run to resume rather than start)."""
+    return (Path(run_dir) / CHECKPOINT_NAME).is_file()
+
+
+def _resume_path(run_dir: Path) -> Path:
+    if not run_dir.is_dir():
+        raise ValueError(f"resume={str(run_dir)!r}: no such folder (expected a vicinal run folder)")
+    if not has_checkpoint(run_dir):
+        raise ValueError(f"resume={str(run_dir)!r}: no {CHECKPOINT_NAME} there (not a vicinal run folder)")
+    return run_dir / CHECKPOINT_NAME
+
+
+def resume_config(run_dir: str | os.PathLike, **overrides) -> TrainConfig:
+    """The config of the run in ``run_dir`` (from its checkpoint) with ``overrides``, ready for train(resume=True)."""
+    state = load_checkpoint(_resume_path(Path(run_dir)))
+    return config_from_dict({**state["config"], **overrides, "out": str(run_dir)})
+
+
+def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size: int) -> dict | None:
+    """The checkpoint a run continues from: None for a fresh run, whose ``run_dir`` must hold no run yet; with
+    ``resume`` the folder's checkpoint, which ``config`` and ``world_size`` must agree with (else ValueError)."""
+    if not resume:
+        if has_checkpoint(run_dir):
+            raise ValueError(f"out={str(run_dir)!r} already holds a run ({CHECKPOINT_NAME}): resume it "
+                             f"with --resume or choose another --out")
+        return None
+    state = load_checkpoint(_resume_path(run_dir))
+    check_resumable(config, state["config"])
+    if world_size != int(state["world_size"]):
+        raise ValueError(f"resume: {world_size} processes is incompatible with the checkpoint's "
+                         f"{int(state['world_size'])}")
+    return state
+
+
+class Run(Protocol):
+    """The parts of a training run that ``snapshot`` reads and ``restore`` sets (the trainer's TrainingRun)."""
+
+    config: TrainConfig
+    device: torch.device
+    ctx: dist_.DistContext
+    data: RunData
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    mixer: Mixup  # its generator: the same on every rank
+    noise_gen: torch.Generator  # this rank's input-noise generator
+    progress: Progress
+
+
+def snapshot(run: Run) -> dict:
+    """Everything ``run`` needs to continue exactly: weights, optimizer, schedule, progress, generators, and each
+    process's loader, noise and global RNG states (gathered from every rank: every rank must call this)."""
+    rank_state = dict(loader=run.data.train.state_dict(), noise=run.noise_gen.get_state(),
+                      torch_rng=torch.get_rng_state())  # the global generator: dropout masks
+    if run.device.type == "cuda":
+        rank_state["cuda_rng"] = torch.cuda.get_rng_state(run.device)
+    return dict(config=run.config.to_dict(), model=run.model.state_dict(), optimizer=run.optimizer.state_dict(),
+                scheduler=run.scheduler.state_dict(), world_size=run.ctx.world_size,
+                rank_states=dist_.gather_objects(rank_state, run.ctx),
+                generators=dict(mixing=run.mixer.generator.get_state(), corruption=run.data.corruption_state),
+                **run.progress.state_dict())
+
+
+def restore(run: Run, state: dict) -> None:
+    """Put ``run`` back where ``snapshot`` found it (this process's own rank state)."""
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    mine = state["rank_states"][run.ctx.rank]
+    run.data.train.load_state_dict(mine["loader"])
+    run.noise_gen.set_state(mine["noise"])
+    torch.set_rng_state(mine["torch_rng"])
+    if "cuda_rng" in mine and run.device.type == "cuda":
+        torch.cuda.set_rng_state(mine["cuda_rng"], run.device)
+    run.mixer.generator.set_state(state["generators"]["mixing"])
+    run.progress.load_state_dict(state)
 
 
 def export_safetensors(model: nn.Module, path: str | os.PathLike) -> Path:

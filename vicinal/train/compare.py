@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vicinal.train.checkpoint import CHECKPOINT_NAME, write_json
-from vicinal.train.config import TrainConfig
+from vicinal.train.callbacks import Callback
+from vicinal.train.checkpoint import has_checkpoint, write_json
+from vicinal.train.config import TrainConfig, resolve_seeds
+from vicinal.train.distributed import process_rank
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
 from vicinal.train.trainer import Result, train
 
@@ -22,9 +25,7 @@ class CompareResult:
     runs: list[Result]
 
 
-def _check_grid(alphas, seeds: int) -> tuple[float, ...]:
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds={seeds!r} is invalid: expected a positive number of seeds")
+def _check_alphas(alphas) -> tuple[float, ...]:
     alphas = tuple(float(a) for a in alphas)
     if not alphas:
         raise ValueError("alphas=() is invalid: expected at least one α")
@@ -33,34 +34,42 @@ def _check_grid(alphas, seeds: int) -> tuple[float, ...]:
     return alphas
 
 
-def compare(config: TrainConfig, *, alphas: tuple[float, ...] | None = None, seeds: int = 1,
-            out: str | os.PathLike | None = None) -> CompareResult:
+def compare_configs(config: TrainConfig, root: Path, *, alphas: Sequence[float],
+                    seeds: Sequence[int]) -> list[TrainConfig]:
+    """One config per (α, seed), seed by seed (every α of a seed, then the next), each in root/alpha<α>-seed<s>."""
+    return [config.replace(alpha=alpha, seed=seed, out=str(root / f"alpha{alpha:g}-seed{seed}"))
+            for seed in seeds for alpha in alphas]
+
+
+def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] = ()) -> list[Result]:
+    """Train every config, in order, in this process; a config whose folder holds a checkpoint is resumed
+    (a finished run is only evaluated again)."""
+    return [train(c, resume=has_checkpoint(c.out), callbacks=callbacks) for c in configs]
+
+
+def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
+            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = ()) -> CompareResult:
     """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
 
-    Seeds are config.seed, config.seed + 1, ...; every run gets the same data, model and budget. The folder
-    holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list of every run's ``final``)
-    and report.md (mean ± std over seeds per α, learning curves, reliability diagrams).
+    ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
+    model and budget. The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list
+    of every run's ``final``) and report.md (mean ± std over seeds per α, learning curves, reliability
+    diagrams). ``callbacks`` observe every run.
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
     the same call continues an interrupted comparison, or reports fewer seeds of it.
     """
-    alphas = _check_grid(alphas if alphas is not None else (0.0, config.alpha), seeds)
+    alphas = _check_alphas(alphas if alphas is not None else (0.0, config.alpha))
+    seeds = resolve_seeds(seeds, start=config.seed)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
-    runs = []
-    for seed in range(config.seed, config.seed + seeds):
-        for alpha in alphas:
-            sub = root / f"alpha{alpha:g}-seed{seed}"
-            resume = (sub / CHECKPOINT_NAME).is_file()
-            runs.append(train(config.replace(alpha=alpha, seed=seed, out=str(sub)), resume=resume))
+    runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks)
     results = [r.final for r in runs]
-    report = root / REPORT_NAME
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun only rank 0 writes
-        write_json(root / RESULTS_NAME, results)
+    if process_rank() == 0:  # under torchrun only rank 0 writes
         from vicinal.train.report import write_compare_report
 
+        write_json(root / RESULTS_NAME, results)
         write_compare_report(root, runs)
-    return CompareResult(root, report, results, runs)
-
+    return CompareResult(root, root / REPORT_NAME, results, runs)

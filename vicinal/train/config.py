@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from vicinal.core import MixMode, Pairing  # the core's own lists of mixing modes and pairings
+from vicinal.core._checks import check_choice
 
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
@@ -108,12 +110,6 @@ def _check_int(name: str, value, *, low: int, allow_none: bool = False) -> None:
         raise _bad(name, value, f"an integer ≥ {low}" + (" or None" if allow_none else ""))
 
 
-def _check_choice(name: str, value, literal) -> None:
-    choices = literal.__args__
-    if value not in choices:
-        raise _bad(name, value, f"one of {list(choices)}")
-
-
 def _check_dataset(name) -> None:
     """Ask the data layer whether ``name`` is a data set it can load (files are checked when loading)."""
     from vicinal import data
@@ -142,11 +138,11 @@ def validate(config: TrainConfig) -> None:
     _check_int("batch_size", c.batch_size, low=1)
     if c.train_subset is not None and c.batch_size > c.train_subset:
         raise _bad("batch_size", c.batch_size, f"at most train_subset={c.train_subset}")
-    _check_choice("optimizer", c.optimizer, Optimizer)
+    check_choice("optimizer", c.optimizer, get_args(Optimizer))
     _check_finite("lr", c.lr, low=0.0, low_open=True)
     _check_finite("momentum", c.momentum, low=0.0, high=1.0, high_open=True)
     _check_finite("weight_decay", c.weight_decay, low=0.0)
-    _check_choice("schedule", c.schedule, Schedule)
+    check_choice("schedule", c.schedule, get_args(Schedule))
     if not isinstance(c.milestones, tuple) or any(
             isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in c.milestones):
         raise _bad("milestones", c.milestones, "a tuple of positive integers (epochs)")
@@ -154,10 +150,10 @@ def validate(config: TrainConfig) -> None:
         raise _bad("milestones", c.milestones, "strictly increasing epochs")
     _check_finite("lr_decay", c.lr_decay, low=0.0, high=1.0, low_open=True)
     _check_finite("warmup_fraction", c.warmup_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
-    _check_choice("method", c.method, Method)
+    check_choice("method", c.method, get_args(Method))
     _check_finite("alpha", c.alpha, low=0.0)
-    _check_choice("mix", c.mix, MixMode)
-    _check_choice("pairing", c.pairing, Pairing)
+    check_choice("mix", c.mix, get_args(MixMode))
+    check_choice("pairing", c.pairing, get_args(Pairing))
     _check_int("knn_k", c.knn_k, low=1)
     _check_finite("label_smoothing", c.label_smoothing, low=0.0, high=1.0, high_open=True)
     _check_finite("input_noise", c.input_noise, low=0.0)
@@ -176,14 +172,14 @@ def validate(config: TrainConfig) -> None:
         except (RuntimeError, ValueError):
             raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
     _check_int("threads", c.threads, low=0)
-    _check_choice("precision", c.precision, Precision)
+    check_choice("precision", c.precision, get_args(Precision))
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are
-# fastcnn on Fashion-MNIST sized for the 2-core machines here (the lead tunes the recipe).
+# fastcnn on Fashion-MNIST sized for a 2-core CPU.
 PRESETS: dict[str, dict] = {
     "smoke": dict(dataset="fashion-mnist", model="fastcnn", train_subset=1024, test_subset=512, epochs=3,
                   batch_size=64, lr=0.05, schedule="onecycle", alpha=0.4, augment_flip=True),
@@ -208,3 +204,45 @@ def config_from_preset(name: str, **overrides) -> TrainConfig:
     if unknown:
         raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; expected one of {field_names()}")
     return TrainConfig(**{**PRESETS[name], **overrides})
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """A TrainConfig from stored values (lists back to tuples); unknown keys raise ValueError."""
+    unknown = set(values) - set(field_names())
+    if unknown:
+        raise ValueError(f"stored config has unknown field(s) {sorted(unknown)}: not written by this vicinal")
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+# Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
+# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
+RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
+                            "test_flip", "test_translate"})
+
+
+def check_resumable(config: TrainConfig, stored: dict) -> None:
+    """Raise ValueError unless ``config`` differs from the ``stored`` config only in RESUME_MUTABLE fields."""
+    for name in field_names():
+        if name in RESUME_MUTABLE:
+            continue
+        new, old = getattr(config, name), stored.get(name)
+        old = tuple(old) if isinstance(old, list) else old
+        if new != old:
+            raise ValueError(f"resume: {name}={new!r} is incompatible with the checkpoint's {name}={old!r} "
+                             f"(only {sorted(RESUME_MUTABLE)} may change)")
+
+
+def resolve_seeds(seeds: int | Sequence[int], *, start: int = 0) -> tuple[int, ...]:
+    """Run seeds: a count n gives start, start + 1, ..., start + n − 1; a list is taken as it is."""
+    expected = "a number of seeds ≥ 1 or a non-empty list of distinct integers ≥ 0"
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, Sequence)):
+        raise _bad("seeds", seeds, expected)
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise _bad("seeds", seeds, expected)
+        return tuple(range(start, start + seeds))
+    resolved = tuple(seeds)
+    if not resolved or len(set(resolved)) != len(resolved) or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in resolved):
+        raise _bad("seeds", seeds, expected)
+    return resolved

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from vicinal.train.config import TrainConfig
 from vicinal.train.distributed import DistContext
-from vicinal.train.hardware import derive_seed, make_generator
+from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
+from vicinal.data.loader import derive_seed
+from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
 
@@ -40,36 +41,41 @@ def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, st
     return x[keep], y[keep]
 
 
-def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
-                 corruption_state: torch.Tensor | None = None,
-                 channels_last: Callable[[str], bool] = lambda kind: False) -> RunData:
-    """Load ``config.dataset``, take the seeded subsets, corrupt labels, and build the loaders on ``device``.
+def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
+             corruption_state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """(the corruption generator's state before it draws, the noisy labels, the corrupted mask); the last two
+    None without label noise. A resumed run passes the stored state, so it corrupts the same labels."""
+    generator = make_generator(config.seed, "corruption")
+    if corruption_state is not None:
+        generator.set_state(corruption_state)
+    state = generator.get_state()
+    if config.label_noise == 0:
+        return state, None, None
+    noisy, mask = corrupt_labels(labels, fraction=config.label_noise, num_classes=num_classes, generator=generator)
+    return state, noisy, mask
+
+
+def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,
+                 channels_last: bool, corruption_state: torch.Tensor | None = None) -> RunData:
+    """Take ``config``'s seeded subsets of ``dataset``, corrupt labels, and build the loaders on ``device``.
 
     The training permutation is seeded identically on every rank and rank r takes its slice of each global
     batch (``TensorLoader(rank=, world_size=)``), so N ranks × batch B see what one process sees with N·B.
-    ``channels_last(kind)`` says whether batches should come in channels_last memory format.
+    ``channels_last``: the loaders yield batches in channels_last memory format.
     """
-    from vicinal.data import Augment, TensorLoader, corrupt_labels, load_dataset
-
-    c = config
-    ds = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+    c, ds = config, dataset
     x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset",
                                what="train_subset")
     x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset",
                              what="test_subset")
+    if c.batch_size % ctx.world_size:
+        raise ValueError(f"batch_size={c.batch_size} is invalid: expected a multiple of the {ctx.world_size} "
+                         f"processes")
     per_rank = c.batch_size // ctx.world_size
     if c.batch_size > len(y_train):
         raise ValueError(f"batch_size={c.batch_size} is invalid: larger than the {len(y_train)} training points")
-    corruption_gen = make_generator(c.seed, "corruption")
-    if corruption_state is not None:
-        corruption_gen.set_state(corruption_state)
-    state = corruption_gen.get_state()
-    clean = noisy = mask = None
-    if c.label_noise > 0:
-        clean = y_train
-        noisy, mask = corrupt_labels(y_train, fraction=c.label_noise, num_classes=ds.num_classes,
-                                     generator=corruption_gen)
-        y_train = noisy
+    state, noisy, mask = _corrupt(y_train, c, num_classes=ds.num_classes, corruption_state=corruption_state)
+    clean, y_train = (y_train, noisy) if mask is not None else (None, y_train)
     image = ds.kind == "image"
     for name in ("test_flip", "test_translate"):
         if getattr(c, name) and not image:
@@ -77,8 +83,7 @@ def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
                              f"needs image data")
     augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
         c.augment_crop or c.augment_flip) else None
-    memory_format = bool(channels_last(ds.kind))
-    norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=memory_format)
+    norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=channels_last)
     train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
                          seed=derive_seed(c.seed, "loader"), rank=ctx.rank, world_size=ctx.world_size, **norm)
     test = TensorLoader(x_test, y_test, batch_size=EVAL_BATCH, shuffle=False, **norm)
@@ -87,4 +92,4 @@ def prepare_data(config: TrainConfig, *, device: torch.device, ctx: DistContext,
     if mask is not None:
         clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
     return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
-                   state, memory_format)
+                   state, channels_last)

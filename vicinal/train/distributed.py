@@ -37,12 +37,17 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={value!r} is invalid: expected an integer") from None
 
 
+def process_rank() -> int:
+    """This process's rank as torchrun set it in the environment (0 outside torchrun), before any process group."""
+    return _env_int("RANK", 0)
+
+
 def setup(device_type: str) -> DistContext:
     """Join the process group torchrun described in the environment (nothing to do for a single process)."""
     world_size = _env_int("WORLD_SIZE", 1)
     if world_size <= 1:
         return DistContext()
-    rank, local_rank = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
+    rank, local_rank = process_rank(), _env_int("LOCAL_RANK", 0)
     if dist.is_initialized():
         return DistContext(dist.get_rank(), dist.get_world_size(), local_rank, initialized_here=False)
     backend = "nccl" if device_type == "cuda" else "gloo"

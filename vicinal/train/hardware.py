@@ -1,10 +1,15 @@
-"""Device detection, the precision rule, and seeded generators derived from one run seed."""
+"""Device detection, the precision rule, CPU threads, determinism, and seeded generators derived from one run seed."""
 
 from __future__ import annotations
 
-import zlib
+import contextlib
+import os
+import random
 
+import numpy as np
 import torch
+
+from vicinal.data.loader import derive_seed
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -35,8 +40,8 @@ def autocast_dtype(precision: str, *, device: torch.device, kind: str, model: st
     """The autocast dtype for a run, or None for float32.
 
     The rule for ``auto``, per model: bf16 autocast for the convolutional models on images, on CUDA with bf16
-    support and on CPUs with native bf16 (AVX512-BF16 or AMX), where PreAct ResNet-18 measured about 2× faster
-    here; float32 for the MLP (``FP32_MODELS``), for tabular data and on MPS.
+    support and on CPUs with native bf16 (AVX512-BF16 or AMX), where bf16 kernels are the faster ones; float32
+    for the MLP (``FP32_MODELS``), for tabular data and on MPS.
     """
     if precision == "fp32":
         return None
@@ -56,13 +61,39 @@ def use_channels_last(dtype: torch.dtype | None, *, device: torch.device, kind: 
     return kind == "image" and dtype is torch.bfloat16 and device.type in ("cpu", "cuda")
 
 
-def derive_seed(seed: int, stream: str, rank: int = 0) -> int:
-    """A stable 63-bit seed for one named random stream of a run (and a rank, where streams must differ)."""
-    return (seed * 0x9E3779B1 + zlib.crc32(f"{stream}:{rank}".encode())) % (2**63 - 1)
-
-
 def make_generator(seed: int, stream: str, *, device: torch.device | str = "cpu", rank: int = 0) -> torch.Generator:
-    """A torch.Generator on ``device`` seeded for ``stream`` (e.g. "mixing", "noise", "subset")."""
+    """A torch.Generator on ``device`` seeded for ``stream`` (e.g. "mixing", "noise", "subset") and ``rank``."""
     g = torch.Generator(device=device)
     g.manual_seed(derive_seed(seed, stream, rank))
     return g
+
+
+@contextlib.contextmanager
+def threads(count: int):
+    """Run with ``count`` CPU threads (0: torch's setting), restored afterwards."""
+    previous = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def determinism(enabled: bool, seed: int):
+    """When ``enabled``: deterministic kernels and every global RNG seeded with ``seed``; restored afterwards."""
+    if not enabled:
+        yield
+        return
+    previous = torch.are_deterministic_algorithms_enabled()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)

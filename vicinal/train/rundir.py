@@ -1,4 +1,4 @@
-"""The run folder: its name, the resolved config with provenance, the metrics log and the results."""
+"""The run folder: its name, the resolved config with provenance, the metrics log, the results and final weights."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 import vicinal
-from vicinal.train.checkpoint import write_json
+from vicinal.train.checkpoint import atomic_write, export_safetensors, write_json
 from vicinal.train.config import TrainConfig
 
 CONFIG_NAME, METRICS_NAME, RESULTS_NAME = "config.json", "metrics.jsonl", "results.json"
@@ -65,10 +66,14 @@ def read_config(run_dir: Path) -> dict:
 
 def rewrite_metrics(run_dir: Path, history: list[dict]) -> None:
     """metrics.jsonl: one JSON object per finished epoch (rewritten whole, atomically, so resume never duplicates)."""
-    from vicinal.train.checkpoint import atomic_write
-
     text = "".join(json.dumps(row) + "\n" for row in history)
     atomic_write(run_dir / METRICS_NAME, lambda f: f.write(text), binary=False)
+
+
+def write_results(run_dir: Path, final: dict, model: nn.Module) -> None:
+    """results.json (the final numbers) and model.safetensors (the final weights)."""
+    write_json(run_dir / RESULTS_NAME, final)
+    export_safetensors(model, run_dir / WEIGHTS_NAME)
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

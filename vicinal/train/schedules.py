@@ -1,13 +1,44 @@
-"""Optimizers and learning-rate schedules from torch, all stepped once per iteration."""
+"""How long a run is, its optimizer, and its learning-rate schedule from torch (stepped once per iteration)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, MultiStepLR, OneCycleLR
 
 from vicinal.train.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class RunLength:
+    """How many epochs and steps a run has: the one source the lr schedule, the epochs without mixing, the
+    evaluation epochs and the training loop read."""
+
+    epochs: int  # passes over the training data
+    steps_per_epoch: int  # optimizer steps per pass (global batches)
+    mixup_off_epochs: int = 0  # last epochs trained without mixing
+    eval_every: int = 1  # evaluate after every this many epochs (and after the last)
+
+    @classmethod
+    def of(cls, config: TrainConfig, *, steps_per_epoch: int) -> "RunLength":
+        """The length ``config`` asks for, with ``steps_per_epoch`` from the training loader."""
+        if steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: expected at least 1")
+        return cls(config.epochs, steps_per_epoch, config.mixup_off_epochs, config.eval_every)
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    def mixes_in(self, epoch: int) -> bool:
+        """Whether epoch ``epoch`` (0-based) is trained with mixing (all but the last ``mixup_off_epochs``)."""
+        return epoch < self.epochs - self.mixup_off_epochs
+
+    def evaluates_after(self, epochs_done: int) -> bool:
+        """Whether the test set is evaluated once ``epochs_done`` epochs are finished."""
+        return epochs_done % self.eval_every == 0 or epochs_done == self.epochs
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -18,20 +49,18 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -
     return torch.optim.Adam(params, lr=config.lr, betas=(config.momentum, 0.999), weight_decay=config.weight_decay)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, *, steps_per_epoch: int) -> LRScheduler:
-    """The schedule named by ``config.schedule``, to be stepped after every optimizer step.
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, length: RunLength) -> LRScheduler:
+    """The schedule named by ``config.schedule`` over the run's ``length``, stepped after every optimizer step.
 
     step: lr × lr_decay at each milestone epoch (the paper's: 0.1, ÷10 at 100 and 150 of 200);
     onecycle: warm up for ``warmup_fraction`` of all steps, then anneal (cosine) to ~0;
     cosine: cosine annealing from lr to 0 over all steps; constant: lr throughout.
     """
-    if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: expected at least 1")
-    total = config.epochs * steps_per_epoch
+    total = length.total_steps
     if config.schedule == "onecycle":
         return OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup_fraction,
                           cycle_momentum=config.optimizer == "sgd" and config.momentum > 0)
     if config.schedule == "cosine":
         return CosineAnnealingLR(optimizer, T_max=total)
-    milestones = [m * steps_per_epoch for m in config.milestones] if config.schedule == "step" else []
+    milestones = [m * length.steps_per_epoch for m in config.milestones] if config.schedule == "step" else []
     return MultiStepLR(optimizer, milestones=milestones, gamma=config.lr_decay)

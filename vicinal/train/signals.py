@@ -1,4 +1,5 @@
-"""Graceful stop: SIGTERM / SIGINT set a flag the trainer checks after each step (exit 143 / 130)."""
+"""How a run stops early: SIGTERM / SIGINT set a flag the trainer checks after each step (exit 143 / 130);
+too many non-finite losses raise NonFiniteLossError."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ class TrainingInterrupted(Exception):
                          f"(continue with --resume {run_dir})")
 
 
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite more often than ``max_nonfinite_skips`` allows."""
+
+
 class StopSignals:
     """Context manager: while active, SIGTERM/SIGINT only record themselves in ``.received``.
 
@@ -30,6 +35,11 @@ class StopSignals:
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, object] = {}
+
+    @property
+    def signum(self) -> int:
+        """The signal received (SIGTERM when a stop was agreed on because another process received one)."""
+        return self.received if self.received is not None else int(signal.SIGTERM)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is not None and signum == signal.SIGINT:

@@ -1,68 +1,55 @@
-"""The vicinal loss of one batch: ERM, or mixup / CutMix / Manifold Mixup through vicinal.core (arXiv 1710.09412)."""
+"""One training step's loss: the run's mixing object (vicinal.core.Mixup) applied to a batch (arXiv 1710.09412)."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vicinal.core import cutmix, manifold_mixup, mixup, mixup_cross_entropy, soft_cross_entropy
+from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, soft_cross_entropy
+from vicinal.eval.metrics import autocast_context
 from vicinal.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class StepOutput:
-    """What one forward pass gives the trainer: the loss to minimize and the errors made on the batch."""
+    """What one forward pass gives the trainer: the loss to minimize, the errors made and the batch trained on."""
 
     loss: torch.Tensor  # 0-d float32, mean over the batch
     errors: torch.Tensor  # 0-d, number of rows whose prediction differs from the dominant class of the target
+    batch: MixedBatch  # the vicinal batch: λ (1 when the batch was left unmixed) and the partners
 
 
-def _autocast(dtype: torch.dtype | None, device: torch.device):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+def build_mixer(config: TrainConfig, *, num_classes: int, generator: torch.Generator) -> Mixup:
+    """The run's mixing object: ``config``'s method and options with the core's semantics (``mix_prob`` is its
+    ``prob``; α = 0 leaves it disabled, i.e. ERM). Manifold Mixup uses ``Mixup.manifold`` with the same options."""
+    return Mixup(alpha=config.alpha, mode="cutmix" if config.method == "cutmix" else "mixup", prob=config.mix_prob,
+                 num_classes=num_classes, per_sample=config.per_sample, pairing=config.pairing, mix=config.mix,
+                 label_smoothing=config.label_smoothing, knn_k=config.knn_k, enabled=config.alpha > 0,
+                 generator=generator)
 
 
-def _loss_is_two_label(config: TrainConfig, lam: torch.Tensor) -> bool:
-    """mixup_cross_entropy (two integer-label CE terms) is exact for mixed inputs and labels, no smoothing, one λ."""
-    return config.mix == "both" and config.label_smoothing == 0.0 and lam.ndim == 0
+def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mixer: Mixup,
+                 autocast_dtype: torch.dtype | None, manifold_layers: tuple[str, ...] | None = None) -> StepOutput:
+    """Forward pass and loss on (x, y) as mixed by ``mixer`` (Manifold Mixup of ``model`` when ``manifold_layers``
+    names the layers it may mix).
 
-
-def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, config: TrainConfig, num_classes: int,
-                 mixing: bool, generator: torch.Generator, autocast_dtype: torch.dtype | None,
-                 mixup_layers: tuple[str, ...] | None = None) -> StepOutput:
-    """Forward pass and loss on (x, y), mixed with ``config``'s method when ``mixing`` is on.
-
-    ERM (``mixing`` off) uses the integer-label cross-entropy (with label smoothing if configured); the mixed
-    methods use soft_cross_entropy on the mixed targets, or the equivalent and faster two-label form when exact.
-    ``mixup_layers`` names the submodules Manifold Mixup may mix (with the DDP prefix when wrapped).
+    When inputs and labels are mixed alike (``mix="both"``, and always for CutMix and Manifold Mixup) the loss
+    is the two-label form λ·CE(y) + (1−λ)·CE(y[index]) with the mixer's label smoothing: on an unmixed batch
+    (λ = 1) exactly the integer-label cross-entropy. Otherwise it is soft_cross_entropy on the batch's targets.
     """
-    device = x.device
-    if not mixing:
-        with _autocast(autocast_dtype, device):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
-        return StepOutput(loss, (logits.argmax(1) != y).sum())
-    options = dict(alpha=config.alpha, num_classes=num_classes, label_smoothing=config.label_smoothing,
-                   generator=generator)
-    if config.method == "manifold_mixup":
-        with _autocast(autocast_dtype, device):
-            logits, batch = manifold_mixup(model, x, y, layers=mixup_layers, **options)
-    else:
-        sampler = mixup if config.method == "mixup" else cutmix
-        extra = dict(mix=config.mix) if config.method == "mixup" else {}
-        batch = sampler(x, y, per_sample=config.per_sample, pairing=config.pairing, knn_k=config.knn_k,
-                        **extra, **options)
-        with _autocast(autocast_dtype, device):
+    if manifold_layers is None:
+        batch = mixer(x, y)
+        with autocast_context(x.device, autocast_dtype):
             logits = model(batch.inputs)
+    else:
+        with autocast_context(x.device, autocast_dtype):
+            logits, batch = mixer.manifold(model, x, y, layers=manifold_layers)
     logits = logits.float()
-    if config.method != "manifold_mixup" and _loss_is_two_label(config, batch.lam):
-        loss = mixup_cross_entropy(logits, y, y[batch.index], batch.lam)
+    if mixer.mix == "both" or mixer.mode == "cutmix" or manifold_layers is not None:
+        loss = mixup_cross_entropy(logits, y, y[batch.index], batch.lam, label_smoothing=mixer.label_smoothing)
     else:
         loss = soft_cross_entropy(logits, batch.targets)
-    dominant = batch.targets.argmax(1) if batch.targets.ndim == 2 else batch.targets
-    return StepOutput(loss, (logits.argmax(1) != dominant).sum())
+    return StepOutput(loss, (logits.argmax(1) != batch.targets.argmax(1)).sum(), batch)
