@@ -152,7 +152,7 @@ def test_seed_must_be_an_integer_torch_accepts(seed):
 @pytest.mark.parametrize(
     "state, message",
     [
-        ("garbage", "keys of state=<class 'str'> is invalid"),
+        ("garbage", "type\\(state\\)=<class 'str'> is invalid: expected a dict"),
         (dict(generator=torch.zeros(5056, dtype=torch.uint8), enabled=torch.tensor(True)),
          "state\\['generator'\\]=.* is invalid"),
         (dict(generator="abc", enabled=torch.tensor(True)), "state\\['generator'\\]=<class 'str'> is invalid"),

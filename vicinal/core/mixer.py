@@ -155,9 +155,10 @@ class Mixup:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore `state_dict()`'s generator state and switch; a state that does not fit changes nothing."""
-        if not isinstance(state, dict) or set(state) != {"generator", "enabled"}:
-            got = sorted(state) if isinstance(state, dict) else type(state)
-            raise invalid("keys of state", got, "['enabled', 'generator'] (a Mixup state_dict)")
+        if not isinstance(state, dict):
+            raise invalid("type(state)", type(state), "a dict from Mixup.state_dict()")
+        if set(state) != {"generator", "enabled"}:
+            raise invalid("keys of state", sorted(map(str, state)), "['enabled', 'generator'] (a Mixup state_dict)")
         enabled = state["enabled"]
         if not (isinstance(enabled, torch.Tensor) and enabled.dtype == torch.bool and enabled.numel() == 1):
             raise invalid("state['enabled']", enabled, "a bool tensor of one element")
