@@ -1,4 +1,4 @@
-"""Each row of a batch combined with its partner row: into new memory, or in place with a fixed bound on extra memory."""
+"""Each row of a batch combined with its partner row: into new memory, or in place with bounded extra memory."""
 
 from __future__ import annotations
 
