@@ -339,7 +339,7 @@ def test_mix_refuses_lambda_that_is_no_real_number(lam):
 @pytest.mark.parametrize("row", [[math.nan, 0.5, 0.5], [35 / 3] * 3, [1.5, -0.5, 0.0], [math.inf, 0.0, 0.0]])
 def test_soft_targets_must_be_rows_of_probabilities(row):
     soft = torch.tensor([[0.2, 0.3, 0.5], row, [1.0, 0.0, 0.0]])
-    message = "\\(y\\[1\\].min\\(\\), y\\[1\\].sum\\(\\)\\)=.* is invalid: expected a row of probabilities"
+    message = "y\\[1\\]\\.(sum|min)\\(\\)=.* is invalid: expected .*rows of probabilities"
     with pytest.raises(ValueError, match=message):
         mixup(torch.randn(3, 4), soft, alpha=1.0, num_classes=3)
 

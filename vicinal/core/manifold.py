@@ -45,7 +45,7 @@ def manifold_mixup(
 
 
 def check_model_layers(model: nn.Module, layers: Sequence[str] | str | None) -> dict[str, nn.Module]:
-    """The layers Manifold Mixup may mix, checked against the model: {name: submodule} (default `model.mixup_layers`)."""
+    """The layers Manifold Mixup may mix, checked on the model: {name: submodule} (default: model.mixup_layers)."""
     if not isinstance(model, nn.Module):
         raise invalid("type(model)", type(model), "a torch.nn.Module")
     if layers is None:
