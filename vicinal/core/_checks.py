@@ -34,7 +34,7 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_alpha(name: str, value: float) -> float:
+def check_alpha(value: float, name: str = "alpha") -> float:
     """α of Beta(α, α): a finite real number ≥ 0."""
     if not is_real(value) or not math.isfinite(value) or value < 0:
         raise invalid(name, value, "a finite number >= 0")

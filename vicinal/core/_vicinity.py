@@ -28,11 +28,10 @@ class VicinityOptions:
 
 
 def vicinity_options(
-    *, alpha: float, num_classes: int | None, per_sample: bool, pairing: str, label_smoothing: float, knn_k: int,
-    alpha_name: str = "alpha",
+    *, alpha: float, num_classes: int | None, per_sample: bool, pairing: str, label_smoothing: float, knn_k: int
 ) -> VicinityOptions:
     return VicinityOptions(
-        alpha=check_alpha(alpha_name, alpha),
+        alpha=check_alpha(alpha),
         num_classes=None if num_classes is None else check_positive_int("num_classes", num_classes),
         per_sample=check_flag("per_sample", per_sample),
         pairing=check_choice("pairing", pairing, PAIRINGS),

@@ -64,7 +64,7 @@ class Mixup:
         )
         self._cutmix_options = replace(
             self._mixup_options,
-            alpha=self._mixup_options.alpha if cutmix_alpha is None else check_alpha("cutmix_alpha", cutmix_alpha),
+            alpha=self._mixup_options.alpha if cutmix_alpha is None else check_alpha(cutmix_alpha, "cutmix_alpha"),
         )
         self._mode = check_choice("mode", mode, MODES)
         self._prob = check_fraction("prob", prob)

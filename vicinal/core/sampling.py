@@ -34,7 +34,7 @@ def sample_lambda(
     >>> round(lam.mean().item(), 1), lam.min().item() >= 0, lam.max().item() <= 1
     (0.5, True, True)
     """
-    alpha = check_alpha("alpha", alpha)
+    alpha = check_alpha(alpha)
     gen = resolve_generator(generator)
     shape = (size,) if is_integer(size) else tuple(size) if isinstance(size, Sequence) else None
     if shape is None or not all(is_integer(n) and n >= 0 for n in shape):
