@@ -105,9 +105,22 @@ def _cutmix(
     """CutMix of a checked batch with trusted options and destination."""
     x = batch.x
     lam, index = _draw_vicinity(batch, options, generator)
+    boxes, lam = _draw_boxes(lam, *x.shape[-2:], generator)
+    inputs = _paste(x, index, boxes, inplace=inplace, out=out)
+    targets = _mix_rows(batch.targets, lam.to(batch.targets.device), index.to(batch.targets.device))
+    return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
+
+
+def _paste(
+    x: torch.Tensor, index: torch.Tensor, boxes: torch.Tensor, *, inplace: bool, out: torch.Tensor | None
+) -> torch.Tensor:
+    """x with the box of each row replaced by the same box of its partner; nothing is checked.
+
+    boxes: (4,), one box for every row, or (B, 4), one per row, as (top, left, bottom, right) on x's last
+    two dimensions. In place, no batch-sized buffer (see `combine_rows`).
+    """
     height, width = x.shape[-2:]
-    boxes, lam = _draw_boxes(lam, height, width, generator)
-    if options.per_sample:
+    if boxes.ndim == 2:
         corners = boxes.tolist()
 
         def paste(own: torch.Tensor, partner: torch.Tensor, rows, result: torch.Tensor | None) -> torch.Tensor:
@@ -120,17 +133,15 @@ def _cutmix(
                 return result
             return torch.where(_box_mask(boxes[rows], height, width, ndim=own.ndim), partner, own, out=result)
 
-        inputs = combine_rows(x, index, paste, inplace=inplace, out=out)
+        return combine_rows(x, index, paste, inplace=inplace, out=out)
+    inputs = _keep_inputs(x, inplace=inplace, out=out)
+    top, left, bottom, right = boxes.tolist()
+    region = (..., slice(top, bottom), slice(left, right))
+    if inplace:
+        combine_rows(x[region], index, _take_partner, inplace=True)
     else:
-        inputs = _keep_inputs(x, inplace=inplace, out=out)
-        top, left, bottom, right = boxes.tolist()
-        region = (..., slice(top, bottom), slice(left, right))
-        if inplace:
-            combine_rows(x[region], index, _take_partner, inplace=True)
-        else:
-            inputs[region] = x[region][index]
-    targets = _mix_rows(batch.targets, lam.to(batch.targets.device), index.to(batch.targets.device))
-    return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
+        inputs[region] = x[region][index]
+    return inputs
 
 
 def _take_partner(own: torch.Tensor, partner: torch.Tensor, rows, result: torch.Tensor | None) -> torch.Tensor:
