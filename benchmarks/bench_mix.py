@@ -151,9 +151,9 @@ def main() -> None:
         timed = median_seconds(methods(x, y, num_classes), repeats=args.repeats)
         copy, paper = timed[COPY], timed[PAPER]
         print(f"\nfloat32 batch {'x'.join(map(str, shape))}, {num_classes} classes")
-        print(f"{'method':36s} {'median ms':>10s} {'/ copy':>8s} {'paper /':>8s}")
+        print(f"{'method':40s} {'median ms':>10s} {'/ copy':>8s} {'paper /':>8s}")
         for name, seconds in timed.items():
-            print(f"{name:36s} {seconds * 1e3:10.3f} {seconds / copy:8.2f} {paper / seconds:8.2f}")
+            print(f"{name:40s} {seconds * 1e3:10.3f} {seconds / copy:8.2f} {paper / seconds:8.2f}")
         if shape == CASES[0][0]:
             speedup = min(paper / timed[name] for name in OUT_OF_PLACE)
             print(f"goals: mixup(inplace=True) <= 1.5x the copy: {timed[INPLACE] / copy:.2f}x; out of place >= 3.5x "
