@@ -15,7 +15,7 @@ from torch import nn
 
 from vicinal.train import Callback, RunInfo, TrainConfig, config_from_preset
 from vicinal.train.checkpoint import has_checkpoint
-from vicinal.train.compare import train_all
+from vicinal.train import train_all
 
 from .framework import Context
 
