@@ -32,6 +32,8 @@ class Context:
     data_dir: str | None = None  # where the data sets are (None = the data layer's search order)
     seeds: tuple[int, ...] = (0,)  # one run per seed for every setting
     quiet: bool = False  # True = no progress lines on stderr
+    backend: str = "local"  # where the runs are trained: vicinal.train.train_all's backend (local or ray)
+    address: str | None = None  # with backend "ray": the cluster's HOST:PORT (None: a local Ray)
 
     def progress(self, message: str) -> None:
         """One progress line on stderr (the only thing an experiment prints)."""

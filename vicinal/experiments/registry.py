@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vicinal.core._checks import check_choice
+from vicinal.train.backends import BACKENDS
 from vicinal.train.checkpoint import atomic_write, write_json
 from vicinal.train.config import resolve_seeds
 
@@ -63,7 +64,8 @@ def _with_options(settings: Any, options: Mapping[str, Any] | None, name: str) -
 
 def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, device: str | None = None,
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
-                   quiet: bool = False, options: Mapping[str, Any] | None = None) -> Path:
+                   quiet: bool = False, options: Mapping[str, Any] | None = None, backend: str = "local",
+                   address: str | None = None) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`: measure (train and evaluate) into results.json,
     then write report.md and the plots from it, under `out` (None: runs/reproduce/<name>-<preset>); return the
     report's path. Prints only progress lines (stderr) unless `quiet`.
@@ -73,9 +75,12 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     seeds: None = the preset's default, an int n = seeds 0..n−1, or an explicit list of seeds.
     options: fields of the experiment's settings to change, e.g. {"datasets": ("csv:abalone.csv:rings",)}
     for `tabular` (applied to every experiment that has the field when name is "all").
+    backend, address: where the training runs go (vicinal.train.train_all: "local", or "ray" with a cluster's
+    HOST:PORT or a local Ray).
     """
     check_choice("name", name, [*EXPERIMENTS, "all"])
     check_choice("preset", preset, PRESETS)
+    check_choice("backend", backend, BACKENDS)
     resolved = None if seeds is None else resolve_seeds(seeds)
     out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
     command = f"vicinal reproduce {name} --preset {preset}" + ("" if seeds is None else f" --seeds {seeds}")
@@ -85,7 +90,8 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
         settings = _with_options(experiment.settings[preset], options, experiment.name)
         folder.mkdir(parents=True, exist_ok=True)
         ctx = Context(experiment=experiment.name, preset=preset, out=folder, runs=out / "runs", device=device,
-                      data_dir=data_dir, seeds=resolved or experiment.default_seeds[preset], quiet=quiet)
+                      data_dir=data_dir, seeds=resolved or experiment.default_seeds[preset], quiet=quiet,
+                      backend=backend, address=address)
         watch = Stopwatch()
         measured = experiment.measure(ctx, settings)
         return write_json(folder / RESULTS, to_jsonable({

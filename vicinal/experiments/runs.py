@@ -118,16 +118,17 @@ class _Announce(Callback):
 
 
 def train_runs(ctx: Context, planned: Sequence[PlannedRun], *, keep_model: bool = False) -> list[RunRecord]:
-    """Train every planned run (today in this process, in order, through vicinal.train's train_all) and return
-    its record. A run folder that holds a checkpoint of the same run is resumed (a finished run is only
-    evaluated again), so experiments sharing runs train them once; a folder left without a checkpoint is
-    started afresh."""
+    """Train every planned run through vicinal.train's train_all, on the context's backend (in this process in
+    order, or each run a Ray task), and return its record. A run folder that holds a checkpoint of the same run is
+    resumed (a finished run is only evaluated again), so experiments sharing runs train them once; a folder left
+    without a checkpoint is started afresh."""
     for p in planned:
         folder = Path(p.config.out)
         if folder.exists() and not has_checkpoint(folder):
             shutil.rmtree(folder)
     names = {p.config.out: f"{p.key} seed {p.seed}" for p in planned}
-    results = train_all([p.config for p in planned], callbacks=[_Announce(ctx, names)])
+    results = train_all([p.config for p in planned], callbacks=[_Announce(ctx, names)], backend=ctx.backend,
+                        address=ctx.address)
     return [RunRecord(p.key, p.seed, p.config, dict(r.final), list(r.history),
                       model=r.model if keep_model else None, last_eval=r.last_eval if keep_model else None)
             for p, r in zip(planned, results)]
