@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .gan_metrics import ModeCoverage, ToyKind, mode_centres, mode_coverage, sample_toy
+from .gan_metrics import ToyKind, sample_toy
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class GanConfig:
     latent: int = 2  # size of the Gaussian latent z
     batch_size: int = 128  # real points per batch, and as many fake ones
     lr: float = 1e-3  # Adam, default settings otherwise
-    snapshot_every: int = 1000  # score the samples every this many iterations (and after the last)
-    eval_samples: int = 2500  # samples scored at every snapshot (from one fixed latent batch)
+    snapshot_every: int = 1000  # keep the generator's samples every this many iterations (and after the last)
+    eval_samples: int = 2500  # samples kept at every snapshot (of one fixed latent batch)
     seed: int = 0
     threads: int | None = 1  # torch CPU threads while training (restored after); 2-D nets are too small to gain
 
@@ -91,11 +91,10 @@ def validate(config: GanConfig) -> None:
 
 @dataclass
 class GanRun:
-    """A finished run: its config, the scores at each snapshot, the losses, and the samples at each snapshot."""
+    """A finished run: its config, the generator's samples at each snapshot and the losses."""
 
     config: GanConfig
-    coverage: dict[int, ModeCoverage]  # iteration -> coverage of the fixed-latent samples
-    samples: dict[int, Tensor]  # iteration -> (eval_samples, 2)
+    samples: dict[int, Tensor]  # iteration -> (eval_samples, 2), from one fixed latent batch
     d_loss: list[float]  # discriminator loss per generator step (mean over its d_steps)
     g_loss: list[float]
 
@@ -118,7 +117,7 @@ def snapshot_iterations(config: GanConfig) -> list[int]:
 
 
 def train_gan(config: GanConfig, *, device: str | torch.device = "cpu") -> GanRun:
-    """Train G and D with the demo's objectives (see the module's docstring); score samples at the snapshots."""
+    """Train G and D with the demo's objectives (see the module's docstring); keep samples at the snapshots."""
     validate(config)
     with cpu_threads(config.threads):
         return _train(config, torch.device(device))
@@ -133,9 +132,8 @@ def _train(config: GanConfig, device: torch.device) -> GanRun:
         disc = mlp(2, config.hidden, config.depth, 1).to(device)
     data_gen, noise_gen = torch.Generator().manual_seed(data_seed), torch.Generator().manual_seed(noise_seed)
     opt_g, opt_d = torch.optim.Adam(gen.parameters(), lr=config.lr), torch.optim.Adam(disc.parameters(), lr=config.lr)
-    centres = mode_centres(config.data)
     fixed_z = torch.randn(config.eval_samples, config.latent, generator=torch.Generator().manual_seed(eval_seed))
-    run = GanRun(config, {}, {}, [], [])
+    run = GanRun(config, {}, [], [])
     snapshots = set(snapshot_iterations(config))
 
     def latent(n: int) -> Tensor:
@@ -156,8 +154,7 @@ def _train(config: GanConfig, device: torch.device) -> GanRun:
     for step in range(config.iterations + 1):
         if step in snapshots:
             with torch.no_grad():
-                points = gen(fixed_z.to(device)).cpu()
-            run.samples[step], run.coverage[step] = points, mode_coverage(points, centres, std=config.std)
+                run.samples[step] = gen(fixed_z.to(device)).cpu()
         if step == config.iterations:
             break
         d_total = 0.0
