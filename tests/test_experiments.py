@@ -174,7 +174,8 @@ def test_results_md_is_written_from_results_json(smoke_all: Path, tmp_path: Path
         {"alpha": a, "seed": s, "test_error": 0.05 - a / 100 + s / 1000, "test_nll": 0.15, "ece": 0.01,
          "train_error": 0.02, "model": "fastcnn48", "dataset": "fashion-mnist", "epochs": 40}
         for s in range(3) for a in (0.0, 0.4)]))
-    (docs / "RESULTS.md").write_text(f"# Results\n\nby hand\n\n{START}\nSTALE TEXT\n{END}\n\n## Not measured\n- by hand\n")
+    hand = "# Results\n\nby hand\n\n{}\nSTALE TEXT\n{}\n\n## Not measured\n- by hand\n"
+    (docs / "RESULTS.md").write_text(hand.format(START, END))
     page = publish(smoke_all, docs=docs, preset="smoke", large_data=large).read_text()
     assert page.startswith("# Results\n\nby hand\n") and page.endswith("## Not measured\n- by hand\n")
     assert "STALE TEXT" not in page and "](results/smoke/gan/gan_samples.png)" in page

@@ -193,7 +193,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
     xs = [255 * e for e in eps]
     series = {f"{labels[k]} {b}-box {a}": (xs, [100 * mean(_error(runs[k], a, b, e).values()) for e in eps])
               for k in attacked for b in BOXES for a in ATTACKS}
-    chart = line_chart(series, path=folder / "adversarial_error.png", title="top-1 error under attack (mean over seeds)",
+    chart = line_chart(series, path=folder / "adversarial_error.png",
+                       title="top-1 error under attack (mean over seeds)",
                        xlabel="ε (pixel levels of 255)", ylabel="top-1 error %")
     regime = settings["regime"]
     return Findings(

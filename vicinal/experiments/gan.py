@@ -192,10 +192,12 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
         setting={
             "data": f"ring: 8 Gaussians on a circle of radius {RING_RADIUS:g}; grid: 25 Gaussians, spacing "
                     f"{GRID_SPACING:g}; std {b['std']:g} (demo: {demo.std:g})",
-            "model": f"G and D: MLPs of {b['depth']} hidden × {b['hidden']} ReLU (demo: {demo.depth} × {demo.hidden}); "
+            "model": f"G and D: MLPs of {b['depth']} hidden × {b['hidden']} ReLU (demo: {demo.depth} × "
+                     f"{demo.hidden}); "
                      f"latent {b['latent']} (the demo sweeps 2, 5, 10)",
             "training": f"{b['iterations']:,} generator iterations (demo: {demo.iterations:,}), {b['d_steps']} D steps "
-                        f"each, Adam lr {b['lr']:g} (default settings), {b['batch_size']} real + {b['batch_size']} fake "
+                        f"each, Adam lr {b['lr']:g} (default settings), {b['batch_size']} real + "
+                        f"{b['batch_size']} fake "
                         f"points a batch; scored every {b['snapshot_every']} iterations",
             "objectives": "the demo's: D on real (1) and fake (0) points shuffled together, with mixup two such "
                           "batches mixed pairwise with λ ~ U(0, m) per point, labels mixed alike, BCE with logits; "

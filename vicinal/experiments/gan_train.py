@@ -51,7 +51,8 @@ def mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
 
 
 def real_fake_batch(real: Tensor, fake: Tensor, *, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-    """The real points (label 1) and fake points (label 0) put together and shuffled: (points (2B, 2), labels (2B, 1))."""
+    """The real points (label 1) and fake points (label 0) put together and shuffled: (points (2B, 2),
+    labels (2B, 1))."""
     points = torch.cat([real, fake])
     labels = torch.cat([torch.ones(len(real), 1), torch.zeros(len(fake), 1)]).to(points)
     order = torch.randperm(len(points), generator=generator).to(points.device)

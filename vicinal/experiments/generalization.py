@@ -64,7 +64,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                      pct(per_seed(entry, "train_error"), 2), spread(per_seed(entry, "test_nll"), 3),
                      pct(per_seed(entry, "ece"), 2), f"{sum(per_seed(entry, 'train_seconds').values()):.0f}",
                      paper_cell.get(key, "—")))
-    table = markdown_table(["method", "test error % (last)", "best test error %", "training error % (last epoch, batches trained on)",
+    table = markdown_table(["method", "test error % (last)", "best test error %",
+                            "training error % (last epoch, batches trained on)",
                             "test NLL", "ECE %", "training s (all seeds)",
                             f"paper, {settings['paper_dataset']} PreAct ResNet-18 %"], rows)
 

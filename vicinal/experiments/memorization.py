@@ -1,4 +1,5 @@
-"""The `memorization` experiment: training on corrupted labels, ERM vs ERM + dropout vs mixup (arXiv 1710.09412 §3.4)."""
+"""The `memorization` experiment: training on corrupted labels, ERM vs ERM + dropout vs mixup
+(arXiv 1710.09412 §3.4)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from vicinal.eval.report import markdown_table
 
 from . import paper
 from .framework import Context, Findings, judge
-from .regime import step_schedule
+from .regime import describe, step_schedule
 from .reporting import image, pct
 from .runs import Variant, by_key, histories, per_seed, plan_variants, summaries, train_runs, was_run
 
@@ -41,8 +42,8 @@ def variants(noise: float, settings: MemorizationSettings) -> tuple[tuple[Varian
     alphas = dict.fromkeys((best["alpha"], *settings.extra_alphas))
     return (
         (Variant(f"{tag}_erm", "ERM", dict(alpha=0.0)), "erm"),
-        (Variant(f"{tag}_erm_dropout", f"ERM + dropout p={best['dropout']:g}", dict(alpha=0.0, dropout=best["dropout"])),
-         "erm_dropout"),
+        (Variant(f"{tag}_erm_dropout", f"ERM + dropout p={best['dropout']:g}",
+                 dict(alpha=0.0, dropout=best["dropout"])), "erm_dropout"),
         *((Variant(f"{tag}_mixup_a{a:g}", f"mixup α={a:g}", dict(method="mixup", alpha=a)),
            "mixup" if a == best["alpha"] else None) for a in alphas),
     )
@@ -147,14 +148,9 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                                       expected_sign=-1, paper=effect[key], unit=" points"))
     base = settings["base"]
     return Findings(
-        setting={"data": f"{base['dataset']}, {base.get('train_subset') or 'all'} training images (a subset drawn per "
-                         f"seed), a share of their labels replaced by uniformly random ones (drawn per seed); the "
-                         f"full test set",
+        setting={"regime": describe(base) + "; a share of the training labels replaced by uniformly random ones "
+                           "(drawn per seed)",
                  "corrupted labels": ", ".join(_level(float(n)) for n in measured["levels"]),
-                 "model": base["model"],
-                 "schedule": f"{base['epochs']} epochs, SGD lr {base['lr']} ÷10 at epochs "
-                             f"{', '.join(str(m) for m in base['milestones'])}, momentum {base['momentum']}, wd "
-                             f"{base['weight_decay']}, batch {base['batch_size']}",
                  "why this regime": settings["reason"],
                  "settings per level": "the paper's best for each level: dropout p 0.7 at 20 %, 0.8 at 50 and 80 %; "
                                        "mixup α 8 at 20 %, 32 at 50 and 80 %"

@@ -18,28 +18,38 @@ def step_schedule(epochs: int) -> dict[str, Any]:
                 lr=0.1, lr_decay=0.1, momentum=0.9, nesterov=False, weight_decay=1e-4, batch_size=128)
 
 
+def one_cycle(epochs: int) -> dict[str, Any]:
+    """The recipe of the trainer's quick preset, pinned here: one-cycle SGD (peak lr 0.2 after 25 % of the steps),
+    Nesterov momentum 0.9, weight decay 5e-4, batch 256."""
+    return dict(epochs=epochs, schedule="onecycle", lr=0.2, warmup_fraction=0.25, momentum=0.9, nesterov=True,
+                weight_decay=5e-4, batch_size=256, mixup_off_epochs=0, mix_prob=1.0)
+
+
 @dataclass(frozen=True)
 class Regime:
     """The trainer overrides of every shared run, and why they were chosen (written into each report)."""
 
     base: dict[str, Any]  # TrainConfig fields on top of the trainer preset
-    reason: str  # the rule the regime was chosen by (stated before any comparison) and the probe that met it
+    reason: str  # the rule the regime was chosen by (stated before any comparison) and the probes that met it
 
 
 _FITTED_REASON = (
     "Chosen before any comparison, by a rule: the paper's claims are about networks that fit their training "
-    "sets, so ERM must reach ≤ 1 % training error by the end; the widest fastcnn the 90-minute budget of "
-    "`reproduce all` allows, since the paper's gains grow with capacity; the paper's step schedule and recipe "
-    "(SGD lr 0.1 ÷10 at 50 % and 75 % of training, momentum 0.9, wd 1e-4, batch 128) with its epochs scaled "
-    "down; the full 10,000-image test set. {probe}")
+    "sets, so ERM must reach ≤ 1 % training error by the end; then the widest fastcnn the 90-minute budget of "
+    "`reproduce all` allows, since the paper's gains grow with capacity; the full 10,000-image test set. "
+    "Measured with ERM only (seed 0): with the quick recipe for 40 epochs on 2,000 images, ERM reached 0 % "
+    "training error at widths 32 and 64 (13.6 and 13.3 % test error); the paper's step schedule (lr 0.1 ÷10 at "
+    "epochs 20 and 30, batch 128, wd 1e-4) left width 48 at 2.7 % training error after 40 epochs (14.3 % test "
+    "error), so the one-cycle recipe is used instead. Width 48: width 64 would take the budget to about 100 "
+    "minutes. PROBE")
 
 REGIMES: dict[str, Regime] = {
     "smoke": Regime(base=dict(dataset="fashion-mnist", model="mlp", train_subset=256, test_subset=256,
-                              augment_flip=False, eval_every=1, **{**step_schedule(2), "batch_size": 64}),
+                              augment_flip=False, eval_every=1, **{**one_cycle(2), "batch_size": 64}),
                     reason="smoke: seconds of training to check the pipeline; not a regime of the paper's."),
-    "quick": Regime(base=dict(dataset="fashion-mnist", model="fastcnn64", train_subset=2000, test_subset=None,
-                              augment_flip=True, eval_every=5, **step_schedule(40)),
-                    reason=_FITTED_REASON.format(probe="PROBE")),
+    "quick": Regime(base=dict(dataset="fashion-mnist", model="fastcnn48", train_subset=2000, test_subset=None,
+                              augment_flip=True, augment_crop=0, eval_every=10, **one_cycle(40)),
+                    reason=_FITTED_REASON),
     "paper": Regime(base=dict(dataset="cifar10", model="preact_resnet18"),
                     reason="the paper's own CIFAR-10 settings (the trainer's `paper` preset), for a GPU."),
 }
@@ -68,16 +78,21 @@ def methods(keys: Sequence[str]) -> tuple[Variant, ...]:
 
 def describe(base: Mapping[str, Any]) -> str:
     """The regime in a line, from its trainer overrides."""
-    subset = base.get("train_subset")
-    data = f"{base.get('dataset')}, {f'{subset:,}' if subset else 'all'} training images (a subset drawn per seed)"
-    test = base.get("test_subset")
-    data += f", {f'{test:,}' if test else 'the full'} test set"
-    schedule = (f"{base.get('epochs')} epochs, SGD lr {base.get('lr')} ÷10 at epochs "
-                f"{', '.join(str(m) for m in base.get('milestones', ()))}, momentum {base.get('momentum')}, "
-                f"wd {base.get('weight_decay')}, batch {base.get('batch_size')}"
-                if base.get("schedule") == "step" else "the trainer preset's schedule")
+    subset, test = base.get("train_subset"), base.get("test_subset")
+    train = f"{subset:,} training images (a subset drawn per seed)" if subset else "all training images"
+    data = f"{base.get('dataset')}, {train}, {f'{test:,} test images' if test else 'the full test set'}"
+    if base.get("schedule") == "step":
+        schedule = (f"{base['epochs']} epochs, SGD lr {base['lr']:g} ÷10 at epochs "
+                    f"{', '.join(str(m) for m in base['milestones'])}")
+    elif base.get("schedule") == "onecycle":
+        schedule = (f"{base['epochs']} epochs, one-cycle SGD (peak lr {base['lr']:g} after "
+                    f"{100 * base['warmup_fraction']:.0f} % of the steps)")
+    else:
+        return f"{data}; {base.get('model')}; the trainer preset's recipe"
+    momentum = f"{'Nesterov ' if base.get('nesterov') else ''}momentum {base['momentum']:g}"
     flips = "random flips" if base.get("augment_flip") else "no augmentation"
-    return f"{data}; {base.get('model')}; {schedule}; {flips}"
+    return (f"{data}; {base.get('model')}; {schedule}, {momentum}, wd {base['weight_decay']:g}, "
+            f"batch {base['batch_size']}; {flips}")
 
 
 def train_methods(ctx: Context, regime: Regime, variants: Sequence[Variant], *, keep_model: bool = False

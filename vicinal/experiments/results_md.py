@@ -122,16 +122,18 @@ def large_data_point(folder: Path, link: str) -> str:
             for metric, what, scale in metrics:
                 diff = paired({s: r[metric] for s, r in by_alpha[0.0].items()},
                               {s: r[metric] for s, r in by_alpha[a].items()})
-                verdicts.append(Verdict(f"mixup lowers the {what.split(' %')[0]} over ERM", f"{what}, {label[a]} − ERM",
+                verdicts.append(Verdict(f"mixup lowers the {what.split(' %')[0]} over ERM",
+                                        f"{what}, {label[a]} − ERM",
                                         diff.describe(scale=scale, digits=3 if scale == 1 else 2), "—",
                                         diff.verdict(-1)))
     config = runs[0]
+    erm_train = mean_std([r["train_error"] for r in by_alpha[alphas[0]].values()], scale=100)
     return "\n\n".join([
         "## The large-data point: all 60,000 training images",
         f"`vicinal compare --preset standard --seeds {len(by_alpha[alphas[0]])}`: {config['model']} on "
         f"{config['dataset']}, all training images, {config['epochs']} epochs (the trainer's `standard` preset: "
         "one-cycle SGD, crop and flip, mixing off for the last epochs, flip and shift test-time augmentation); "
-        f"[report]({link}/{REPORT}). ERM ends at {mean_std([r['train_error'] for r in by_alpha[alphas[0]].values()], scale=100)} % "
+        f"[report]({link}/{REPORT}). ERM ends at {erm_train} % "
         "training error on its augmented batches, not the fitted regime of the small-data runs; it stands beside "
         "them as the large-data point.",
         markdown_table(["run", *(what for _, what, _ in metrics), "seeds"], rows),
@@ -154,7 +156,8 @@ def _short(ours: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vicinal.experiments.results_md", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vicinal.experiments.results_md",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("run", help="the folder of `vicinal reproduce all`")
     parser.add_argument("--docs", default="docs", help="the docs folder holding RESULTS.md")
     parser.add_argument("--preset", default="quick", help="the run's preset (names docs/results/<preset>)")

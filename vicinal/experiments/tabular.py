@@ -137,7 +137,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
             "contradicted" if 2 * len(worse) > measured_sets else "not reproduced")
     verdicts = [
         Verdict("mixup is never worse than ERM on these sets", "sets where mixup's error is higher by the rule",
-                f"{len(worse)} of {measured_sets}" + (f" ({', '.join(worse)})" if worse else ""), "0 of 6", never_worse),
+                f"{len(worse)} of {measured_sets}" + (f" ({', '.join(worse)})" if worse else ""), "0 of 6",
+                never_worse),
         Verdict("mixup lowers the test error on most sets", "sets where mixup's error is lower by the rule",
                 f"{len(better)} of {measured_sets}" + (f" ({', '.join(better)})" if better else ""), "4 of 6", most),
     ]
