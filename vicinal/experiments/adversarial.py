@@ -31,7 +31,7 @@ HIGH_ERROR = 0.75  # the headline ε: the smallest at which ERM's white-box FGSM
 class AdversarialSettings:
     regime: Regime  # the shared small-data regime
     targets: tuple[str, ...] = ("erm", MIXUP, MIXUP_SMALL)  # keys of regime.METHODS attacked
-    eps: tuple[float, ...] = (4 / 255, 8 / 255, 16 / 255, 32 / 255)  # ‖δ‖∞ budgets, pixels in [0, 1]
+    eps: tuple[float, ...] = (8 / 255, 16 / 255, 32 / 255)  # ‖δ‖∞ budgets, pixels in [0, 1]
     steps: int = 10  # I-FGSM iterations (step size 1.25·ε/steps)
     attack_images: int = 2000  # test images attacked (the first of the test set)
     batch_size: int = 500  # images per attack batch
