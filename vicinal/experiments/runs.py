@@ -19,8 +19,9 @@ from vicinal.train import train_all
 
 from .framework import Context
 
-# Fields that do not change what a run computes: left out of the digest that names its folder.
-_NOT_IN_DIGEST = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips"})
+# Fields left out of the digest that names a setting's folder: the seed (each seed is a sub-folder) and those that
+# do not change what a run computes.
+_NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips"})
 # The per-epoch metrics results.json keeps of a run.
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr",
                 "corrupted_fit", "clean_train_error")
@@ -74,7 +75,8 @@ class RunRecord:
 
 
 def digest(config: TrainConfig) -> str:
-    """A short hash of what ``config`` computes: runs with equal digests are the same run."""
+    """A short hash of the setting ``config`` trains (what it computes, but for its seed): the runs of one setting
+    share it, and a run is its setting's digest and its seed."""
     values = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_DIGEST}
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
@@ -114,7 +116,8 @@ class _Announce(Callback):
     def on_start(self, run: RunInfo) -> None:
         c = run.config
         what = "resumed (a finished run is only evaluated again)" if run.resumed else f"training {c.epochs} epochs"
-        self.ctx.progress(f"{self.names.get(str(run.run_dir), run.run_dir)}: {what} ({c.dataset}, {c.model})")
+        name = self.names.get(str(Path(run.run_dir).resolve()), run.run_dir)
+        self.ctx.progress(f"{name}: {what} ({c.dataset}, {c.model})")
 
 
 def train_runs(ctx: Context, planned: Sequence[PlannedRun], *, keep_model: bool = False) -> list[RunRecord]:
@@ -126,7 +129,7 @@ def train_runs(ctx: Context, planned: Sequence[PlannedRun], *, keep_model: bool 
         folder = Path(p.config.out)
         if folder.exists() and not has_checkpoint(folder):
             shutil.rmtree(folder)
-    names = {p.config.out: f"{p.key} seed {p.seed}" for p in planned}
+    names = {str(Path(p.config.out).resolve()): f"{p.key} seed {p.seed}" for p in planned}
     results = train_all([p.config for p in planned], callbacks=[_Announce(ctx, names)], backend=ctx.backend,
                         address=ctx.address)
     return [RunRecord(p.key, p.seed, p.config, dict(r.final), list(r.history),
