@@ -22,7 +22,7 @@ from .framework import Context
 # Fields left out of the digest that names a setting's folder: the seed (each seed is a sub-folder) and those that
 # do not change what a run computes.
 _NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips"})
-# The per-epoch metrics results.json keeps of a run.
+# The metrics results.json keeps of each evaluated epoch of a run (every epoch is in the run folder's metrics.jsonl).
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr",
                 "corrupted_fit", "clean_train_error")
 
@@ -68,8 +68,10 @@ class RunRecord:
     last_eval: dict[str, Any] | None = field(default=None, repr=False)  # test probs and labels of the last evaluation
 
     def summary(self, **extra: Any) -> dict[str, Any]:
-        """What results.json keeps of the run, with ``extra`` numbers measured on it."""
-        history = [{k: row[k] for k in HISTORY_KEYS if k in row} for row in self.history]
+        """What results.json keeps of the run (its final numbers, and the metrics of its evaluated epochs), with
+        ``extra`` numbers measured on it."""
+        history = [{k: row[k] for k in HISTORY_KEYS if k in row} for row in self.history
+                   if row.get("test_error") is not None]
         return {"seed": self.seed, "run": str(self.config.out), "config": self.config.to_dict(), "final": self.final,
                 "history": history, **extra}
 
@@ -175,7 +177,5 @@ def per_seed(entry: Any, metric: str, *, where: str = "final") -> dict[int, floa
 
 
 def histories(entry: Any) -> list[list[dict]]:
-    """The evaluated epochs (test_error measured) of each run of a setting's entry, for curves."""
-    if not was_run(entry):
-        return []
-    return [[row for row in run["history"] if row.get("test_error") is not None] for run in entry]
+    """The evaluated epochs of each run of a setting's entry, for curves."""
+    return [run["history"] for run in entry] if was_run(entry) else []
