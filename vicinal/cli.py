@@ -30,6 +30,11 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, _OptionalBool):  # the value goes with the positive flag only
+            return f"{action.option_strings[0]} [{action.metavar}], {action.option_strings[1]}"
+        return super()._format_action_invocation(action)
+
 
 def _fail(message: str, code: int = 2) -> typing.NoReturn:
     print(f"vicinal: error: {' '.join(str(message).split())}", file=sys.stderr)
@@ -62,6 +67,29 @@ def _optional_str(text: str) -> str | None:
     return None if text.lower() == "none" else text
 
 
+class _OptionalBool(argparse.Action):
+    """A ``bool | None`` field: --flag (True), --no-flag (False), --flag true|false|none (none: the default
+    chosen by the data set)."""
+
+    VALUES = {"true": True, "false": False, "none": None}
+    ABSENT = object()  # the flag given without a value
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        negated = ["--no-" + s[2:] for s in option_strings]
+        super().__init__([*option_strings, *negated], dest, nargs="?", const=self.ABSENT, metavar="true|false|none",
+                         **kwargs)
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        negated = option_string.startswith("--no-")
+        if negated and value is not self.ABSENT:
+            parser.error(f"argument {option_string}: takes no value, got {value!r}")
+        if value is self.ABSENT:
+            value = "false" if negated else "true"
+        if value.lower() not in self.VALUES:
+            parser.error(f"argument {option_string}: expected true, false or none, got {value!r}")
+        setattr(namespace, self.dest, self.VALUES[value.lower()])
+
+
 def _preset_note(name: str) -> str:
     values = [f"{p} {PRESETS[p][name]!r}" for p in PRESETS if name in PRESETS[p]]
     return f"; presets: {', '.join(values)}" if values else ""
@@ -82,6 +110,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if hint is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif set(args) == {bool, type(None)}:
+            kwargs["action"] = _OptionalBool
         elif origin is typing.Literal:
             kwargs["choices"] = list(args)
         elif origin is tuple:

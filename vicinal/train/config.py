@@ -15,6 +15,7 @@ Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
 Method = Literal["mixup", "cutmix", "manifold_mixup"]
 Precision = Literal["auto", "fp32", "bf16"]
+AUTO = "auto"  # the model chosen by the data's shape (vicinal.models.default_model)
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,13 @@ class TrainConfig:
     # data
     dataset: str = "fashion-mnist"  # data set (vicinal.data.DATASETS: fashion-mnist, digits, csv:PATH, ...)
     data_dir: str | None = None  # folder holding the data files (None: the data module's search order)
-    train_subset: int | None = None  # number of training points kept, a seeded subset (None: all)
-    test_subset: int | None = None  # number of test points kept, a seeded subset (None: all)
+    train_subset: int | None = None  # training points kept, a seeded subset (None, or more than there are: all)
+    test_subset: int | None = None  # test points kept, a seeded subset (None, or more than there are: all)
     label_noise: float = 0.0  # fraction of training labels replaced by uniform random labels, in [0, 1]
-    augment_crop: int = 0  # random-crop padding in pixels (0: no crop)
-    augment_flip: bool = False  # random horizontal flips
+    augment_crop: int | None = None  # random-crop padding in pixels (0: no crop; None: the data set's default)
+    augment_flip: bool | None = None  # random horizontal flips (None: the data set's default)
     # model
-    model: str = "fastcnn"  # model name from the vicinal.models registry
+    model: str = "auto"  # model name from the vicinal.models registry (auto: mlp, cnn1d or fastcnn by the data's shape)
     dropout: float = 0.0  # dropout probability in [0, 1)
     # optimisation
     epochs: int = 12  # number of passes over the training data
@@ -126,12 +127,15 @@ def validate(config: TrainConfig) -> None:
     from vicinal.models import is_model_name, list_models  # lazy: the models layer owns its registry
 
     _check_dataset(c.dataset)
-    if not is_model_name(c.model):
-        raise _bad("model", c.model, f"one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>, fastcnn<W>)")
+    if c.model != AUTO and not is_model_name(c.model):
+        raise _bad("model", c.model, f"{AUTO!r} or one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>, "
+                                     f"fastcnn<W>, cnn1d<W>)")
     _check_int("train_subset", c.train_subset, low=1, allow_none=True)
     _check_int("test_subset", c.test_subset, low=1, allow_none=True)
     _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)
-    _check_int("augment_crop", c.augment_crop, low=0)
+    _check_int("augment_crop", c.augment_crop, low=0, allow_none=True)
+    if c.augment_flip is not None and not isinstance(c.augment_flip, bool):
+        raise _bad("augment_flip", c.augment_flip, "True, False or None (the data set's default)")
     _check_int("test_translate", c.test_translate, low=0)
     _check_finite("dropout", c.dropout, low=0.0, high=1.0, high_open=True)
     _check_int("epochs", c.epochs, low=1)
@@ -178,21 +182,20 @@ def validate(config: TrainConfig) -> None:
     _check_int("eval_every", c.eval_every, low=1)
 
 
-# The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are
-# fastcnn on Fashion-MNIST sized for a 2-core CPU.
+# The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are sized for a
+# 2-core CPU. Augmentation is left to the data set (crop 2 + flip on Fashion-MNIST, crop 4 + flip on CIFAR, shifts
+# only on MNIST, none on a user's files), and the smoke and quick models to the data's shape (model="auto").
 PRESETS: dict[str, dict] = {
-    "smoke": dict(dataset="fashion-mnist", model="fastcnn", train_subset=1024, test_subset=512, epochs=3,
-                  batch_size=64, lr=0.05, schedule="onecycle", alpha=0.4, augment_flip=True),
-    "quick": dict(dataset="fashion-mnist", model="fastcnn", epochs=6, batch_size=256, lr=0.2,
-                  schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
-                  augment_flip=True, eval_every=1),
+    "smoke": dict(dataset="fashion-mnist", train_subset=1024, test_subset=512, epochs=3, batch_size=64, lr=0.05,
+                  schedule="onecycle", alpha=0.4),
+    "quick": dict(dataset="fashion-mnist", epochs=6, batch_size=256, lr=0.2, schedule="onecycle", weight_decay=5e-4,
+                  momentum=0.9, nesterov=True, alpha=0.4, eval_every=1),
     "standard": dict(dataset="fashion-mnist", model="fastcnn48", epochs=40, batch_size=256, lr=0.2,
                      schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,
-                     mixup_off_epochs=6, augment_flip=True, augment_crop=2, test_flip=True, test_translate=1,
-                     eval_every=2),
+                     mixup_off_epochs=6, test_flip=True, test_translate=1, eval_every=2),
     "paper": dict(dataset="cifar10", model="preact_resnet18", epochs=200, batch_size=128, optimizer="sgd",
                   lr=0.1, momentum=0.9, weight_decay=1e-4, schedule="step", milestones=(100, 150),
-                  lr_decay=0.1, alpha=1.0, augment_crop=4, augment_flip=True, precision="fp32"),
+                  lr_decay=0.1, alpha=1.0, precision="fp32"),
 }
 
 

@@ -36,7 +36,7 @@ def write_run_report(result) -> Path:
     label = label_of(c.alpha, c.method)
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "",
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "",
              markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
                             [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
                               f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
@@ -71,9 +71,7 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
     predictions = {label: (ms[0].last_eval["probs"], ms[0].last_eval["labels"])
                    for label, ms in groups.items() if ms[0].last_eval is not None}
     lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "",
-             f"{first.epochs} epochs, batch {first.batch_size}, {first.optimizer} lr {first.lr:g} "
-             f"({first.schedule}), weight decay {first.weight_decay:g}{_recipe_extras(first)}; the same budget "
-             "for every α; mean ± std over seeds.", "",
+             f"{recipe(first)}; the same budget for every α; mean ± std over seeds.", "",
              markdown_table(["run", "seeds", "test error %", "test NLL", "ECE %", "train seconds"], rows), "",
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
@@ -85,18 +83,24 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
     return _write(root / REPORT_NAME, "\n".join(lines))
 
 
-def _recipe_extras(config) -> str:
-    """The options beyond the optimizer that change what the numbers mean, as ", a, b" (empty when none is on)."""
-    extras = []
-    if config.augment_crop or config.augment_flip:
-        extras.append("augmentation: " + " + ".join(
-            ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])))
+def recipe(config) -> str:
+    """A resolved ``config``'s training recipe in words: length, batch, optimizer, and the options that change what
+    the numbers mean (the augmentation always)."""
+    extras = [f"{config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
+              f"({config.schedule}), weight decay {config.weight_decay:g}",
+              f"augmentation: {describe_augmentation(config)}"]
     if config.mixup_off_epochs:
         extras.append(f"mixing off for the last {config.mixup_off_epochs} epochs")
     views = describe_test_views(config)
     if views:
         extras.append(f"test predictions averaged over {views} (test-time augmentation)")
-    return "".join(", " + e for e in extras)
+    return ", ".join(extras)
+
+
+def describe_augmentation(config) -> str:
+    """The training augmentation of a resolved ``config`` in words ("crop 2 + flip"), "none" when off."""
+    parts = ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])
+    return " + ".join(parts) or "none"
 
 
 def describe_test_views(config) -> str:

@@ -17,7 +17,7 @@ from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
 from vicinal.train.checkpoint import CHECKPOINT_NAME, restore, save_checkpoint, snapshot, start_state
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import RunData, prepare_data
+from vicinal.train.data import RunData, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
     autocast_dtype, determinism, make_generator, resolve_device, threads, use_channels_last,
@@ -34,7 +34,7 @@ class Result:
     """What a finished run returns: its folder, config, per-epoch metrics, final numbers and trained model."""
 
     run_dir: Path
-    config: TrainConfig
+    config: TrainConfig  # as the run resolved it: the model, augmentation and length it trained with
     history: list[dict]
     final: dict
     model: nn.Module
@@ -74,11 +74,10 @@ def build_run_model(config: TrainConfig, data: RunData, device: torch.device) ->
     format."""
     from vicinal.models import build_model
 
-    shape = dict(in_features=data.input_shape[0]) if data.kind == "tabular" else dict(
-        in_channels=data.input_shape[0], image_size=data.input_shape[-1])
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(derive_seed(config.seed, "model"))
-        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout, **shape)
+        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout,
+                            input_shape=data.input_shape)
     model = model.to(device)
     return model.to(memory_format=torch.channels_last) if data.channels_last else model
 
@@ -108,11 +107,12 @@ class TrainingRun:
 
     def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, *, resume: bool,
                  callbacks: Sequence[Callback] = ()) -> None:
-        c = self.config = config
         self.device, self.ctx, self.callbacks = device, ctx, tuple(callbacks)
-        self.run_dir = Path(dist_.broadcast_object(str(c.out or default_run_dir(c)), ctx))
+        self.run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
+        dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
+        c = self.config = resolve_for_data(config, dataset)
+        self.requested = config
         state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
-        dataset = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
         self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
         self.data = prepare_data(c, dataset, device=device, ctx=ctx,
                                  channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind),
@@ -195,7 +195,7 @@ class TrainingRun:
         p = self.progress
         row = p.end_epoch(lr=self.scheduler.get_last_lr()[0])
         if self.ctx.is_main and self.length.evaluates_after(p.epoch):
-            row.update(self._evaluate())
+            row.update(self._evaluate(last=p.epoch == self.length.epochs))
         self._save()
         if self.ctx.is_main:
             rewrite_metrics(self.run_dir, p.history)
@@ -204,15 +204,16 @@ class TrainingRun:
         for callback in self.callbacks:
             callback.on_epoch(row)
 
-    def _evaluate(self) -> dict:
+    def _evaluate(self, *, last: bool) -> dict:
         row, self.last_eval = evaluate_run(self.model, self.data, self.config, device=self.device,
-                                           autocast_dtype=self.amp)
+                                           autocast_dtype=self.amp, last=last)
         return row
 
     def _start(self) -> None:
         c, ctx = self.config, self.ctx
         if ctx.is_main:  # writing config.json makes the run folder
-            write_config(self.run_dir, c, device=str(self.device), world_size=ctx.world_size,
+            write_config(self.run_dir, c, requested=_requested(self.requested, c), device=str(self.device),
+                         world_size=ctx.world_size,
                          autocast=str(self.amp).replace("torch.", "") if self.amp else "fp32",
                          channels_last=self.data.channels_last,
                          num_parameters=sum(p.numel() for p in self.model.parameters()))
@@ -232,7 +233,7 @@ class TrainingRun:
     def _finish(self) -> Result:
         p = self.progress
         if self.ctx.is_main and self.last_eval is None:  # resumed after the last epoch: evaluate once more
-            p.history[-1].update(self._evaluate())
+            p.history[-1].update(self._evaluate(last=True))
             rewrite_metrics(self.run_dir, p.history)
         final = p.final(self.config, self.length)
         result = Result(self.run_dir, self.config, list(p.history), final, self.model, self.last_eval)
@@ -242,6 +243,12 @@ class TrainingRun:
             write_results(self.run_dir, final, self.model)
             write_run_report(result)
         return result
+
+
+def _requested(requested: TrainConfig, resolved: TrainConfig) -> dict:
+    """The fields the run resolved (e.g. model "auto", augmentation None), as they were asked for."""
+    asked, used = requested.to_dict(), resolved.to_dict()
+    return {name: value for name, value in asked.items() if value != used[name]}
 
 
 def _progress_bar(config: TrainConfig, length: RunLength, progress: Progress, ctx: dist_.DistContext) -> tqdm:
