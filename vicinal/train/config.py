@@ -61,6 +61,7 @@ class TrainConfig:
     device: str = "auto"  # auto (cuda, then mps, then cpu), or a torch device string
     threads: int = 0  # CPU threads torch uses during the run (0: torch's default, all cores)
     precision: Precision = "auto"  # auto (bf16 autocast where it is faster), fp32 or bf16
+    compile: bool = False  # torch.compile the training forward pass (CPU: needs a C++ compiler, else trains uncompiled)
     deterministic: bool = False  # torch.use_deterministic_algorithms and seeded everything
     out: str | None = None  # run folder (None: runs/<dataset>-<model>-a<alpha>-s<seed>)
     quiet: bool = False  # no progress bar or per-epoch lines
@@ -177,6 +178,10 @@ def validate(config: TrainConfig) -> None:
             raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
     _check_int("threads", c.threads, low=0)
     check_choice("precision", c.precision, get_args(Precision))
+    if not isinstance(c.compile, bool):
+        raise _bad("compile", c.compile, "True or False")
+    if c.compile and c.method == "manifold_mixup":
+        raise _bad("compile", c.compile, "False with method='manifold_mixup' (its hooks move from layer to layer)")
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)

@@ -20,7 +20,7 @@ from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
-    autocast_dtype, determinism, make_generator, resolve_device, threads, use_channels_last,
+    autocast_dtype, determinism, make_generator, maybe_compile, resolve_device, threads, use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
 from vicinal.train.rundir import default_run_dir, rewrite_metrics, write_config, write_results
@@ -115,7 +115,8 @@ class TrainingRun:
         state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
         self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
         self.data = prepare_data(c, dataset, device=device, ctx=ctx,
-                                 channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind),
+                                 channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind,
+                                                                 model=c.model),
                                  corruption_state=state["generators"]["corruption"] if state else None)
         self.model = build_run_model(c, self.data, device)
         self.optimizer = build_optimizer(self.model.parameters(), c)
@@ -130,6 +131,10 @@ class TrainingRun:
         self.resumed = state is not None
         self.net, prefix = _distributed(self.model, ctx, device)
         self.manifold_layers = _manifold_layers(c, self.model, prefix)
+        self.net, not_compiled = maybe_compile(self.net, enabled=c.compile, device=device)
+        if not_compiled and ctx.is_main:
+            print(f"vicinal: compile=True: {not_compiled}; training uncompiled", file=sys.stderr)
+        self.compiled = c.compile and not not_compiled
         self.last_eval: dict | None = None
 
     def fit(self) -> Result:
@@ -215,7 +220,7 @@ class TrainingRun:
             write_config(self.run_dir, c, requested=_requested(self.requested, c), device=str(self.device),
                          world_size=ctx.world_size,
                          autocast=str(self.amp).replace("torch.", "") if self.amp else "fp32",
-                         channels_last=self.data.channels_last,
+                         channels_last=self.data.channels_last, compiled=self.compiled,
                          num_parameters=sum(p.numel() for p in self.model.parameters()))
         info = RunInfo(c, self.run_dir, self.model, self.resumed, self.length.epochs, self.length.steps_per_epoch)
         for callback in self.callbacks:
