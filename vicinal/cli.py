@@ -56,15 +56,13 @@ def field_comments(cls: type = TrainConfig) -> dict[str, str]:
     return comments
 
 
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
+def _optional(kind: type):
+    """An argparse type for a ``kind | None`` field: "none" is None, anything else ``kind(text)``."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
 
-
-_optional_int.__name__ = "integer or none"
-
-
-def _optional_str(text: str) -> str | None:
-    return None if text.lower() == "none" else text
+    parse.__name__ = f"{kind.__name__} or none"  # what argparse names in its error message
+    return parse
 
 
 class _OptionalBool(argparse.Action):
@@ -118,8 +116,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             kwargs.update(type=int, nargs="*", metavar="EPOCH")
         elif hint in (int, float, str):
             kwargs["type"] = hint
-        elif args and type(None) in args:
-            kwargs["type"] = _optional_int if int in args else _optional_str
+        elif len(args) == 2 and type(None) in args and set(args) & {int, float, str}:
+            kwargs["type"] = _optional(next(a for a in args if a is not type(None)))
         else:  # a field type this generator does not know: fail loudly when the field is added
             raise TypeError(f"TrainConfig.{f.name}: no CLI mapping for type {hint!r}")
         group.add_argument("--" + f.name.replace("_", "-"), **kwargs)

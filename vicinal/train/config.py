@@ -34,7 +34,8 @@ class TrainConfig:
     model: str = "auto"  # model name from the vicinal.models registry (auto: mlp, cnn1d or fastcnn by the data's shape)
     dropout: float = 0.0  # dropout probability in [0, 1)
     # optimisation
-    epochs: int = 12  # number of passes over the training data
+    epochs: int = 12  # number of passes over the training data (with a time_budget: the most it may run)
+    time_budget: float | None = None  # seconds of training and evaluation; a probe sets the epochs that fit (compare: split over its runs)
     batch_size: int = 128  # images per optimizer step (global, over all processes)
     optimizer: Optimizer = "sgd"  # sgd (momentum) or adam
     lr: float = 0.1  # peak learning rate
@@ -140,6 +141,8 @@ def validate(config: TrainConfig) -> None:
     _check_int("test_translate", c.test_translate, low=0)
     _check_finite("dropout", c.dropout, low=0.0, high=1.0, high_open=True)
     _check_int("epochs", c.epochs, low=1)
+    if c.time_budget is not None:
+        _check_finite("time_budget", c.time_budget, low=0.0, low_open=True)
     _check_int("batch_size", c.batch_size, low=1)
     if c.train_subset is not None and c.batch_size > c.train_subset:
         raise _bad("batch_size", c.batch_size, f"at most train_subset={c.train_subset}")
@@ -228,10 +231,16 @@ RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_ev
                             "test_flip", "test_translate"})
 
 
+# What a time budget resolves: a run asked for with one keeps the length it resolved when it started.
+BUDGET_RESOLVED = frozenset({"time_budget", "epochs", "mixup_off_epochs"})
+
+
 def check_resumable(config: TrainConfig, stored: dict) -> None:
-    """Raise ValueError unless ``config`` differs from the ``stored`` config only in RESUME_MUTABLE fields."""
+    """Raise ValueError unless ``config`` differs from the ``stored`` config only in RESUME_MUTABLE fields (and,
+    when ``config`` asks for a time budget, in the length it resolves: BUDGET_RESOLVED)."""
+    ignored = RESUME_MUTABLE | (BUDGET_RESOLVED if config.time_budget is not None else frozenset())
     for name in field_names():
-        if name in RESUME_MUTABLE:
+        if name in ignored:
             continue
         new, old = getattr(config, name), stored.get(name)
         old = tuple(old) if isinstance(old, list) else old

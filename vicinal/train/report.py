@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vicinal.eval import learning_curves, markdown_table, mean_std, reliability_diagram
+from vicinal.train.budget import describe as describe_budget
 from vicinal.train.checkpoint import atomic_write
 from vicinal.train.rundir import REPORT_NAME
 
@@ -36,7 +37,8 @@ def write_run_report(result) -> Path:
     label = label_of(c.alpha, c.method)
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "",
+    budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *budget,
              markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
                             [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
                               f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
@@ -50,8 +52,9 @@ def write_run_report(result) -> Path:
     return _write(run_dir / REPORT_NAME, "\n".join(lines))
 
 
-def write_compare_report(root: Path, runs: Sequence) -> Path:
-    """report.md of a comparison: mean ± std over seeds per α, learning curves, reliability diagrams."""
+def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None) -> Path:
+    """report.md of a comparison: mean ± std over seeds per α, learning curves, reliability diagrams; what its
+    time ``budget`` bought, when it had one."""
     root = Path(root)
     groups: dict[str, list] = {}
     for r in runs:
@@ -72,6 +75,7 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
                    for label, ms in groups.items() if ms[0].last_eval is not None}
     lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "",
              f"{recipe(first)}; the same budget for every α; mean ± std over seeds.", "",
+             *([_compare_budget(budget), ""] if budget else []),
              markdown_table(["run", "seeds", "test error %", "test NLL", "ECE %", "train seconds"], rows), "",
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
@@ -81,6 +85,11 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
     lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
               "results.json lists every run's final numbers.", ""]
     return _write(root / REPORT_NAME, "\n".join(lines))
+
+
+def _compare_budget(budget: dict) -> str:
+    return (f"The comparison's {budget['comparison_seconds']:g} s, split over its {budget['runs']} runs: "
+            f"{describe_budget(budget)}.")
 
 
 def recipe(config) -> str:
