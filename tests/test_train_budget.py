@@ -13,7 +13,8 @@ from vicinal.train.budget import Cost, estimate, fit_length
 from vicinal.train.config import config_from_dict
 from vicinal.train.rundir import read_config
 
-COST = Cost(step_seconds=0.1, eval_seconds=2.0, fit_seconds=1.0, batch_size=256, eval_images_per_s=5000.0)
+COST = Cost(step_seconds=0.1, eval_seconds=2.0, fit_seconds=1.0, attack_seconds=0.0, batch_size=256,
+            eval_images_per_s=5000.0)
 
 
 def test_a_cut_keeps_the_schedules_shape():

@@ -2,7 +2,7 @@
 
 What the estimate covers: the training steps (with their batches' loading and augmentation) and the evaluations
 (the test set with its test-time views at every evaluation epoch, the training set after the last epoch and, with
-corrupted labels, at every evaluation). What it leaves out: loading the data, building the model, the probe itself,
+corrupted labels, at every evaluation; the FGSM attack after the last epoch). What it leaves out: loading the data, building the model, the probe itself,
 checkpoints and reports (a few seconds a run on a CPU). The configured epochs are a ceiling the budget may only
 cut, so a machine on which the recipe fits runs it whole, the same on every CPU kind.
 """
@@ -23,6 +23,7 @@ from torch import nn
 from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
+from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
 from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
 from vicinal.train.schedules import RunLength, build_optimizer
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
@@ -30,6 +31,7 @@ from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 WARMUP_STEPS = 2  # untimed: the first steps build kernels and caches (and compile, with compile=True)
 PROBE_STEPS = 5  # timed; their median is the step time
 EVAL_REPEATS = 2  # timed evaluations of one test batch, after one untimed
+ATTACK_PROBE = 256  # test images attacked to time the attack, after an untimed attack of a few
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Cost:
     step_seconds: float  # one training step of the global batch, its batch's loading included
     eval_seconds: float  # one evaluation of the test set, with its test-time views
     fit_seconds: float  # one evaluation of the training set (its clean error)
+    attack_seconds: float  # the FGSM attack after the last epoch (0 without one)
     batch_size: int  # images of a step
     eval_images_per_s: float  # examples evaluated per second (one view)
 
@@ -107,19 +110,31 @@ def measure(run: Run) -> Cost:
             start = time.perf_counter()
             evaluate(model, test_batch, device=device, autocast_dtype=run.amp)
             eval_times.append(time.perf_counter() - start)
+        attack_seconds = _attack_seconds(model, run) if c.fgsm_eps > 0 else 0.0
     per_example = min(eval_times[1:]) / len(test_batch[0][1])
     views = (2 if c.test_flip else 1) * (3 if c.test_translate else 1)
     return Cost(step_seconds=statistics.median(times[WARMUP_STEPS:]),
                 eval_seconds=per_example * views * len(run.data.test.y),
-                fit_seconds=per_example * len(run.data.train_eval.y), batch_size=c.batch_size,
-                eval_images_per_s=1 / per_example)
+                fit_seconds=per_example * len(run.data.train_eval.y), attack_seconds=attack_seconds,
+                batch_size=c.batch_size, eval_images_per_s=1 / per_example)
+
+
+def _attack_seconds(model: nn.Module, run: Run) -> float:
+    """The end-of-run attack's time, from attacking ``ATTACK_PROBE`` test images."""
+    attacked = min(ATTACK_IMAGES, len(run.data.test.y))
+    probe = min(ATTACK_PROBE, attacked)
+    fgsm_error(model, run.data, eps=run.config.fgsm_eps, device=run.device, images=min(16, probe))
+    start = time.perf_counter()
+    fgsm_error(model, run.data, eps=run.config.fgsm_eps, device=run.device, images=probe)
+    return (time.perf_counter() - start) * attacked / probe
 
 
 def estimate(length: RunLength, cost: Cost, *, fit_every_evaluation: bool = False) -> float:
     """Seconds a run of ``length`` takes by ``cost``: its steps, its evaluations of the test set, and of the training
     set after the last epoch (at every evaluation when ``fit_every_evaluation``: corrupted labels)."""
     fits = length.evaluations if fit_every_evaluation else 1
-    return length.total_steps * cost.step_seconds + length.evaluations * cost.eval_seconds + fits * cost.fit_seconds
+    return (length.total_steps * cost.step_seconds + length.evaluations * cost.eval_seconds
+            + fits * cost.fit_seconds + cost.attack_seconds)
 
 
 def fit_length(length: RunLength, cost: Cost, *, budget: float, fit_every_evaluation: bool = False) -> RunLength:

@@ -70,7 +70,8 @@ def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] =
 
 
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
-            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = ()) -> CompareResult:
+            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (),
+            note: str | None = None) -> CompareResult:
     """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
 
     ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
@@ -97,5 +98,5 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
         from vicinal.train.report import write_compare_report
 
         write_json(root / RESULTS_NAME, results)
-        write_compare_report(root, runs, budget=budget)
+        write_compare_report(root, runs, budget=budget, note=note)
     return CompareResult(root, root / REPORT_NAME, results, runs, budget)

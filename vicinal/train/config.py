@@ -71,6 +71,7 @@ class TrainConfig:
     eval_every: int = 1  # evaluate on the test set every this many epochs (the last epoch always)
     test_flip: bool = False  # test predictions average the logits of each image and its mirror (flip TTA)
     test_translate: int = 0  # test predictions also average over the image shifted this many pixels (0: off)
+    fgsm_eps: float = 0.0  # after the last epoch, error under white-box FGSM at this ε, pixels in [0, 1] (0: off)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -188,6 +189,7 @@ def validate(config: TrainConfig) -> None:
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
+    _check_finite("fgsm_eps", c.fgsm_eps, low=0.0, high=1.0)
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are sized for a
@@ -225,10 +227,10 @@ def config_from_dict(values: dict) -> TrainConfig:
     return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-# Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
-# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
+# Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation and the
+# attack change only the evaluation: a finished run resumed with another one is evaluated again with it).
 RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
-                            "test_flip", "test_translate"})
+                            "test_flip", "test_translate", "fgsm_eps"})
 
 
 # What a time budget resolves: a run asked for with one keeps the length it resolved when it started.

@@ -31,6 +31,8 @@ class RunData:
     corrupted: torch.Tensor | None  # bool mask of the corrupted training points (label_noise > 0 only)
     corruption_state: torch.Tensor  # state of the corruption generator before it drew (kept in checkpoints)
     channels_last: bool  # the loaders yield channels_last batches
+    mean: tuple[float, ...]  # the standardization the loaders apply, per channel or feature (in [0, 1] pixel
+    std: tuple[float, ...]  # scale for uint8 images: a pixel-space model is Normalize(mean, std) then the model)
 
 
 def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
@@ -39,7 +41,7 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     ``model="auto"`` becomes ``default_model`` of one example's shape (mlp, cnn1d or fastcnn);
     ``augment_crop`` / ``augment_flip`` None become the data set's label-preserving default (none on a user's
     files). Raises ValueError naming the field when the model does not take the data's examples (both shapes
-    named) or the augmentation, or test-time augmentation, does not fit them.
+    named) or the augmentation, test-time augmentation or attack does not fit them.
     """
     from vicinal.models import check_fits, default_model
 
@@ -51,6 +53,9 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
             if getattr(config, name):
                 raise ValueError(f"{name}={getattr(config, name)!r} is invalid for {config.dataset!r}: its examples "
                                  f"of shape {shape} are {dataset.kind} data, expected images (C, H, W) to augment")
+    if config.fgsm_eps and dataset.x_train.dtype != torch.uint8:
+        raise ValueError(f"fgsm_eps={config.fgsm_eps!r} is invalid for {config.dataset!r}: ε is in pixels in [0, 1], "
+                         f"expected images stored as uint8 pixels")
     try:
         augment = dataset.augmentation(crop_padding=crop, flip=flip) or Augment()
     except ValueError:  # the only fault left: a crop padding over half the images' side
@@ -110,4 +115,4 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
     if mask is not None:
         clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
     return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
-                   state, channels_last)
+                   state, channels_last, tuple(ds.mean), tuple(ds.std))

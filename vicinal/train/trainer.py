@@ -273,7 +273,8 @@ class TrainingRun:
         if self.ctx.is_main and self.last_eval is None:  # resumed after the last epoch: evaluate once more
             p.history[-1].update(self._evaluate(last=True))
             rewrite_metrics(self.run_dir, p.history)
-        final = p.final(self.config, self.length)
+        final = {**p.final(self.config, self.length), "train_points": len(self.data.train_eval.y),
+                 "test_points": len(self.data.test.y)}
         result = Result(self.run_dir, self.config, list(p.history), final, self.model, self.last_eval, self.budget)
         if self.ctx.is_main:
             from vicinal.train.report import write_run_report
