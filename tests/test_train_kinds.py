@@ -88,6 +88,14 @@ def test_a_model_or_augmentation_that_does_not_fit_the_data_is_one_line_before_a
     assert not (tmp_path / "r").exists()  # refused before the run folder, loaders or model were made
 
 
+@pytest.mark.parametrize("kind, model", [("sequences (N, T)", "cnn1d16"), ("images (N, 1, 8, 8)", "fastcnn16"),
+                                         ("vectors (N, F)", "mlp")])
+def test_auto_at_a_width_gives_the_convolutional_default_that_width(tmp_path, kind, model):
+    dataset = _npz(tmp_path / "d.npz", **KINDS[kind][0])
+    result = train(tabular_config(tmp_path / "r", dataset=dataset, model="auto16", epochs=1))
+    assert result.config.model == model and result.final["model"] == model
+
+
 def test_fashion_mnist_left_to_its_defaults_trains_fastcnn_with_crops_and_flips(tmp_path):
     asked = tabular_config(tmp_path / "r", dataset="fashion-mnist", model="auto", train_subset=128, test_subset=64,
                            epochs=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -15,7 +16,7 @@ Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
 Method = Literal["mixup", "cutmix", "manifold_mixup"]
 Precision = Literal["auto", "fp32", "bf16"]
-AUTO = "auto"  # the model chosen by the data's shape (vicinal.models.default_model)
+AUTO = "auto"  # the model chosen by the data's shape (vicinal.models.default_model); auto<W>: at width W
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class TrainConfig:
     augment_crop: int | None = None  # random-crop padding in pixels (0: no crop; None: the data set's default)
     augment_flip: bool | None = None  # random horizontal flips (None: the data set's default)
     # model
-    model: str = "auto"  # model name from the vicinal.models registry (auto: mlp, cnn1d or fastcnn by the data's shape)
+    model: str = "auto"  # model name from the vicinal.models registry (auto: mlp, cnn1d or fastcnn by the data's shape; auto<W>: their convolutional ones at width W)
     dropout: float = 0.0  # dropout probability in [0, 1)
     # optimisation
     epochs: int = 12  # number of passes over the training data (with a time_budget: the most it may run)
@@ -87,6 +88,12 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+def auto_width(model) -> int | None:
+    """For ``model`` "auto" 0 (the default width), for "auto<W>" W ≥ 1; None for any other name."""
+    match = re.fullmatch(AUTO + r"([1-9]\d*)?", model) if isinstance(model, str) else None
+    return None if match is None else int(match.group(1) or 0)
+
+
 def field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)]
 
@@ -130,9 +137,9 @@ def validate(config: TrainConfig) -> None:
     from vicinal.models import is_model_name, list_models  # lazy: the models layer owns its registry
 
     _check_dataset(c.dataset)
-    if c.model != AUTO and not is_model_name(c.model):
-        raise _bad("model", c.model, f"{AUTO!r} or one of {list_models()} (or wide_resnet<D>_<K>, densenet_bc_<D>, "
-                                     f"fastcnn<W>, cnn1d<W>)")
+    if auto_width(c.model) is None and not is_model_name(c.model):
+        raise _bad("model", c.model, f"{AUTO!r}, {AUTO}<W> or one of {list_models()} (or wide_resnet<D>_<K>, "
+                                     f"densenet_bc_<D>, fastcnn<W>, cnn1d<W>)")
     _check_int("train_subset", c.train_subset, low=1, allow_none=True)
     _check_int("test_subset", c.test_subset, low=1, allow_none=True)
     _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)

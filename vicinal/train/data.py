@@ -9,7 +9,7 @@ import torch
 
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
 from vicinal.data.loader import derive_seed
-from vicinal.train.config import AUTO, TrainConfig
+from vicinal.train.config import TrainConfig, auto_width
 from vicinal.train.distributed import DistContext
 from vicinal.train.hardware import make_generator
 
@@ -38,7 +38,8 @@ class RunData:
 def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     """``config`` with what it leaves to the data set made explicit, checked before anything is built.
 
-    ``model="auto"`` becomes ``default_model`` of one example's shape (mlp, cnn1d or fastcnn);
+    ``model="auto"`` becomes ``default_model`` of one example's shape (mlp, cnn1d or fastcnn), "auto<W>" its
+    convolutional ones at width W (cnn1d<W>, fastcnn<W>; the mlp stays as it is);
     ``augment_crop`` / ``augment_flip`` None become the data set's label-preserving default (none on a user's
     files). Raises ValueError naming the field when the model does not take the data's examples (both shapes
     named) or the augmentation, test-time augmentation or attack does not fit them.
@@ -46,7 +47,10 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     from vicinal.models import check_fits, default_model
 
     shape = dataset.input_shape
-    model = default_model(shape) if config.model == AUTO else config.model
+    width = auto_width(config.model)
+    model = config.model if width is None else default_model(shape)
+    if width and model in ("cnn1d", "fastcnn"):
+        model += str(width)
     crop, flip = config.augment_crop, config.augment_flip
     if dataset.kind != "image":
         for name in ("augment_crop", "augment_flip", "test_flip", "test_translate"):
