@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
+from vicinal.eval.report import mean
 from vicinal.train.budget import describe as describe_budget
 from vicinal.train.checkpoint import atomic_write
 from vicinal.train.rundir import REPORT_NAME
@@ -130,7 +131,13 @@ def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[s
                           {r.config.seed: _metric(r.final, key) for r in members})
             digits = 2 if scale > 1 else 3
             rows.append([name, diff.describe(scale=scale, digits=digits)])
-            sentences.append(f"- {_sentence(name, label, diff, scale=scale, unit=unit, digits=digits)}")
+            sentence = _sentence(name, label, diff, scale=scale, unit=unit, digits=digits)
+            if key == "gap":  # a gap also shrinks when the training error rises: say which it was
+                train = {lab: mean(m.final["clean_train_error"] for m in ms) for lab, ms in (("ERM", erm),
+                                                                                             (label, members))}
+                sentence += (f" Training error after the last epoch: ERM {100 * train['ERM']:.2f} %, {label} "
+                             f"{100 * train[label]:.2f} %.")
+            sentences.append(f"- {sentence}")
         lines += [f"{label} − ERM, seed by seed (mean ± paired standard error; negative: {label} lower):", "",
                   markdown_table(["metric", f"{label} − ERM"], rows), "", *sentences, "", GAP_NOTE, ""]
     return lines
