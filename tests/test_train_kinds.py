@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from test_train_support import assert_same_weights, crash_at, tabular_config, weights
-from vicinal.cli import main
+from test_train_support import assert_same_weights, crash_at, run_cli, tabular_config, weights
 from vicinal.train import train
 
 
@@ -31,22 +30,13 @@ KINDS = {  # name: (arrays, the model "auto" resolves to, one example's shape)
 FAST = ["--quiet", "--threads", "1", "--batch-size", "64"]
 
 
-def _cli(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("preset, extra", [("smoke", []), ("quick", ["--epochs", "1", "--eval-every", "1"])])
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_users_npz_of_each_kind_compares_with_a_fitting_model_and_no_unasked_augmentation(
         capsys, tmp_path, kind, preset, extra):
     arrays, model, shape = KINDS[kind]
     dataset = _npz(tmp_path / "d.npz", **arrays)
-    code, out, err = _cli(capsys, "compare", "--preset", preset, "--dataset", dataset, *FAST, *extra,
+    code, out, err = run_cli(capsys, "compare", "--preset", preset, "--dataset", dataset, *FAST, *extra,
                           "--out", str(tmp_path / "cmp"))
     assert code == 0 and "Traceback" not in err, err
     for sub in ("alpha0-seed0", f"alpha{0.4:g}-seed0"):
@@ -61,7 +51,7 @@ def test_a_users_npz_of_each_kind_compares_with_a_fitting_model_and_no_unasked_a
 
 def test_augmentation_a_user_asks_for_on_small_images_is_used(capsys, tmp_path):
     dataset = _npz(tmp_path / "d.npz", **KINDS["images (N, 1, 8, 8)"][0])
-    code, _, err = _cli(capsys, "train", "--preset", "smoke", "--dataset", dataset, "--augment-flip",
+    code, _, err = run_cli(capsys, "train", "--preset", "smoke", "--dataset", dataset, "--augment-flip",
                         "--augment-crop", "1", "--epochs", "1", *FAST, "--out", str(tmp_path / "r"))
     assert code == 0, err
     assert "augmentation: crop 1 + flip" in (tmp_path / "r" / "report.md").read_text()
@@ -81,7 +71,7 @@ def test_augmentation_a_user_asks_for_on_small_images_is_used(capsys, tmp_path):
 def test_a_model_or_augmentation_that_does_not_fit_the_data_is_one_line_before_anything_is_built(
         capsys, tmp_path, kind, argv, line):
     dataset = _npz(tmp_path / "d.npz", **KINDS[kind][0])
-    code, _, err = _cli(capsys, "train", "--preset", "smoke", "--dataset", dataset, *FAST, *argv,
+    code, _, err = run_cli(capsys, "train", "--preset", "smoke", "--dataset", dataset, *FAST, *argv,
                         "--out", str(tmp_path / "r"))
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and line in lines[0], err
