@@ -17,23 +17,19 @@ from torch.utils.benchmark import Timer
 from vicinal.eval import autocast_context, markdown_table
 from vicinal.models import build_model, list_models
 
-# The input each model is timed on: (in_channels, image_size), or (None, in_features) for tabular.
-INPUTS = {"fastcnn": (1, 28), "lenet": (1, 28), "mlp": (None, 128)}
-DEFAULT_INPUT = (3, 32)  # CIFAR-sized for the paper's models
+# The shape of one example each model is timed on.
+INPUTS = {"fastcnn": (1, 28, 28), "lenet": (1, 28, 28), "mlp": (128,), "cnn1d": (1, 128)}
+DEFAULT_INPUT = (3, 32, 32)  # CIFAR-sized for the paper's models
 
 
 def make_step(name: str, *, batch: int, dtype: torch.dtype | None, channels_last: bool, num_classes: int = 10):
     """A closure running one SGD training step of ``name`` on a fixed random batch."""
-    channels, size = INPUTS.get(name, DEFAULT_INPUT)
+    shape = INPUTS.get(name, DEFAULT_INPUT)
     gen = torch.Generator().manual_seed(0)
-    if channels is None:
-        model = build_model(name, num_classes=num_classes, in_features=size)
-        x = torch.randn(batch, size, generator=gen)
-    else:
-        model = build_model(name, num_classes=num_classes, in_channels=channels, image_size=size)
-        x = torch.randn(batch, channels, size, size, generator=gen)
-        if channels_last:
-            model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    model = build_model(name, num_classes=num_classes, input_shape=shape)
+    x = torch.randn(batch, *shape, generator=gen)
+    if channels_last and len(shape) == 3:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, num_classes, (batch,), generator=gen)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model.train()

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from numpy._core.multiarray import _reconstruct
 
-from vicinal.data import load_dataset
+from vicinal.data import Augment, load_dataset
 from vicinal.data import cifar
 from vicinal.data.download import extract_tar, file_digest
 from vicinal.data.safe_pickle import load_pickle
@@ -53,6 +54,8 @@ def test_cifar10_loads_in_order(tmp_path, protocol):
     np.testing.assert_array_equal(ds.x_train.numpy(), expected)
     assert ds.y_test.tolist() == batches["test_batch"][b"labels"]
     assert len(ds.mean) == 3 and ds.mean[1] == pytest.approx(expected[:, 1].mean() / 255, abs=1e-9)
+    assert ds.augment == Augment(crop_padding=4, flip=True) == ds.augmentation()  # the paper's, label-preserving
+    assert ds.augmentation(crop_padding=0) == Augment(flip=True) and ds.augmentation(crop_padding=0, flip=False) is None
 
 
 def test_cifar100_fine_labels_and_meta(tmp_path):
@@ -99,6 +102,28 @@ def test_restricted_unpickler_refuses_objects(tmp_path, payload, fault):
     path = dump(tmp_path / "p.pkl", {"data": payload}, protocol=4)
     with pytest.raises(ValueError, match=f"p.pkl: .*{fault}"):
         load_pickle(path)
+
+
+class _SharedBuffer:
+    """An array pickled with a given bytes object as its data: pickle stores the object once and refers to it."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __reduce__(self):
+        return _reconstruct, (np.ndarray, (0,), b"b"), (1, (len(self.data),), np.dtype("u1"), False, self.data)
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_arrays_re_using_one_buffer_past_the_file_size_are_refused(tmp_path, protocol):
+    """A 100 kB buffer referred to 1,000 times is a 130 kB file that would unpickle to 100 MB of arrays."""
+    shared = bytes(100_000)
+    path = dump(tmp_path / "bomb.pkl", {b"data": [_SharedBuffer(shared) for _ in range(1000)]}, protocol)
+    assert path.stat().st_size < 150_000
+    with pytest.raises(ValueError, match="bomb.pkl: refused or corrupt pickle .*arrays hold more bytes than the file"):
+        load_pickle(path)
+    once = load_pickle(dump(tmp_path / "once.pkl", {b"data": [_SharedBuffer(shared)]}, protocol))
+    assert once[b"data"][0].shape == (100_000,)
 
 
 def test_restricted_unpickler_keeps_plain_data(tmp_path):

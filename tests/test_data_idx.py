@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from vicinal.data import DataNotFoundError, load_dataset
+from vicinal.data import Augment, DataNotFoundError, load_dataset
 from vicinal.data import mnist
 from vicinal.data.download import download, file_digest
 from vicinal.data.idx import read_idx, write_idx
@@ -70,7 +70,9 @@ BAD_IDX = {
     "dims cut": (_valid_bytes()[:9], "truncated"),
     "data cut": (_valid_bytes()[:-1], "truncated"),
     "trailing bytes": (_valid_bytes() + b"\x00", "bytes after"),
-    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "implausible"),
+    "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "too large for any array"),
+    "dims over memory": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**20, 2**20, 2**10), "more than the limit"),
+    "dims beyond any array": (bytes([0, 0, 8, 4]) + struct.pack(">IIII", 0, 14, 2**30, 2**30), "too large for any array"),
 }
 
 
@@ -123,6 +125,33 @@ def test_loads_idx_set_from_data_dir(tmp_path, gz):
     pixels = arrays["train-images-idx3-ubyte"] / 255.0  # independent reference for the statistics
     assert ds.mean[0] == pytest.approx(pixels.mean(), abs=1e-9)
     assert ds.std[0] == pytest.approx(pixels.std(), abs=1e-9)
+    assert ds.augment == Augment(crop_padding=2)  # shifts keep a digit; a mirror image does not
+
+
+def test_counts_and_sizes_are_checked_from_the_headers_before_any_data_is_read(tmp_path):
+    """A gzip bomb (a header promising far more images than the labels) stops at the headers: here the
+    promised images are not even there, so reading them first would have said "truncated" instead."""
+    folder = tmp_path / "data"
+    write_idx_set(folder)
+    bomb = folder / "train-images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">III", 2_800_000, 28, 28)))
+    with pytest.raises(ValueError, match="train-labels.*train split .* 2800000 inputs but 30 labels"):
+        load_dataset("mnist", data_dir=folder, download=False)
+    write_idx_set(folder)
+    with pytest.raises(ValueError, match=r"data: the four IDX files \(.*\) needs .* more than the limit of 10.0 KiB"):
+        load_dataset("mnist", data_dir=folder, download=False, max_bytes=10 * 1024)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((12, 28, 27), np.uint8))
+    with pytest.raises(ValueError, match=r"train images \(28, 28\) and test images \(28, 27\) differ"):
+        load_dataset("mnist", data_dir=folder, download=False)
+
+
+def test_a_header_over_the_memory_limit_is_refused_before_its_data(tmp_path):
+    path = tmp_path / "zeros.gz"
+    write_idx(path, np.zeros((100, 100, 100), np.uint8))
+    with pytest.raises(ValueError, match=r"zeros.gz: its header declares data of dims \(100, 100, 100\) .* more than "
+                                         r"the limit of 500.0 KiB"):
+        read_idx(path, max_bytes=500 * 1024)
+    assert read_idx(path, max_bytes=1 << 20).shape == (100, 100, 100)
 
 
 def test_count_mismatch_and_label_range(tmp_path):
@@ -221,3 +250,4 @@ def test_real_fashion_mnist_from_debian_package():
     assert ds.x_test.shape == (10000, 1, 28, 28) and ds.num_classes == 10 and len(ds.classes) == 10
     assert torch.equal(ds.y_train.bincount(), torch.full((10,), 6000))
     assert ds.mean[0] == pytest.approx(0.2860, abs=1e-3) and ds.std[0] == pytest.approx(0.3530, abs=1e-3)
+    assert ds.augment == Augment(crop_padding=2, flip=True)  # a shifted or mirrored garment is the same garment

@@ -1,10 +1,10 @@
-"""Tests of the tabular loaders (scikit-learn sets, CSV), .npz arrays and load_dataset's dispatch."""
+"""Tests of the tabular loaders (scikit-learn sets, CSV) and load_dataset's dispatch."""
 
 import numpy as np
 import pytest
 import torch
 
-from vicinal.data import DATASETS, load_dataset
+from vicinal.data import DATASETS, MAX_CLASSES, load_dataset
 from vicinal.data.tabular import load_csv
 
 
@@ -90,6 +90,42 @@ def test_bad_csv_names_file_and_fault(tmp_path, text, fault):
         load_dataset(f"csv:{path}", test_fraction=0.2)
 
 
+def test_csv_line_numbers_count_blank_lines(tmp_path):
+    path = write_csv(tmp_path / "blank.csv", "a,b,label\n\n1,2,x\n  \n\n3,hello,y\n")
+    with pytest.raises(ValueError, match="blank.csv: line 6: feature value 'hello' is not a number"):
+        load_csv(path)
+    path = write_csv(tmp_path / "blank2.csv", "\na,b,label\n1,2,x\n\n3,4\n")
+    with pytest.raises(ValueError, match="blank2.csv: line 5 has 2 fields, the header has 3"):
+        load_csv(path)
+
+
+def test_csv_features_beyond_float32_and_too_many_classes_are_refused(tmp_path):
+    path = write_csv(tmp_path / "big.csv", "a,b,label\n1,2,x\n3,-1e39,y\n")
+    with pytest.raises(ValueError, match=r"big.csv: line 3, column 'b': feature -1e\+39 is beyond float32's range"):
+        load_csv(path)
+    rows = "".join(f"{i},{i}\n" for i in range(MAX_CLASSES + 1))
+    path = write_csv(tmp_path / "regression.csv", "x,label\n" + rows)
+    with pytest.raises(ValueError, match=f"regression.csv: line {MAX_CLASSES + 2}: label column 'label' has more than "
+                                         f"{MAX_CLASSES} distinct values"):
+        load_csv(path)
+
+
+def test_csv_over_the_memory_limit_is_refused_while_reading(tmp_path, monkeypatch):
+    rows = "".join(f"{i},{i % 7},{i % 3}\n" for i in range(10_000))
+    path = write_csv(tmp_path / "long.csv", "a,b,label\n" + rows)
+    with pytest.raises(ValueError, match=r"long.csv: 4096 rows of 2 features by line 4097: needs 224.0 KiB of memory, "
+                                         r"more than the limit of 100.0 KiB"):
+        load_csv(path, max_bytes=100 * 1024)
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", str(100 * 1024))
+    with pytest.raises(ValueError, match="more than the limit of 100.0 KiB"):
+        load_dataset(f"csv:{path}")
+    monkeypatch.setenv("VICINAL_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="VICINAL_MEMORY_LIMIT='lots' is invalid: expected a number of bytes >= 1"):
+        load_dataset(f"csv:{path}")
+    monkeypatch.delenv("VICINAL_MEMORY_LIMIT")
+    assert load_csv(path).x_train.shape == (8000, 2)
+
+
 def test_csv_missing_label_column_and_file(tmp_path):
     path = write_csv(tmp_path / "d.csv", "a,b\n1,2\n")
     with pytest.raises(ValueError, match=r"d.csv: no label column 'kind' \(columns: \['a', 'b'\]\)"):
@@ -100,54 +136,6 @@ def test_csv_missing_label_column_and_file(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00label\n")
     with pytest.raises(ValueError, match="bin.csv: cannot be read as CSV"):
         load_dataset(f"csv:{binary}")
-
-
-def _npz(path, **arrays):
-    rng = np.random.default_rng(0)
-    base = {"x_train": rng.normal(size=(20, 5)), "y_train": np.arange(20) % 4,
-            "x_test": rng.normal(size=(8, 5)), "y_test": np.arange(8) % 4}
-    base.update(arrays)
-    np.savez(path, **{k: v for k, v in base.items() if v is not None})
-    return path
-
-
-def test_npz_tabular_and_images(tmp_path):
-    ds = load_dataset(f"npz:{_npz(tmp_path / 'tab.npz')}")
-    assert ds.kind == "tabular" and ds.num_classes == 4 and ds.x_train.shape == (20, 5)
-    assert ds.x_train.double().mean(0).abs().max() < 1e-5
-    images = np.random.default_rng(1).integers(0, 256, (20, 28, 28), dtype=np.uint8)
-    ds = load_dataset(f"npz:{_npz(tmp_path / 'img.npz', x_train=images, x_test=images[:8])}")
-    assert ds.kind == "image" and ds.x_train.shape == (20, 1, 28, 28) and ds.x_train.dtype == torch.uint8
-    ds = load_dataset(f"npz:{_npz(tmp_path / 'float.npz', y_train=(np.arange(20) % 4).astype(float))}")
-    assert ds.y_train.dtype == torch.int64 and ds.y_train.tolist() == (np.arange(20) % 4).tolist()
-
-
-@pytest.mark.parametrize("arrays, fault", [
-    ({"y_test": None}, r"missing arrays \['y_test'\]"),
-    ({"y_train": np.arange(19) % 4}, "train split: 20 inputs but 19 labels"),
-    ({"y_train": np.linspace(0, 1, 20)}, "y_train must be integer class labels"),
-    ({"y_train": -(np.arange(20) % 4)}, "negative label"),
-    ({"x_test": np.zeros((8, 6))}, "differ"),
-    ({"x_train": np.full((20, 5), np.nan)}, "x_train has non-finite values"),
-    ({"x_train": np.zeros(20)}, "x_train must hold one row per example"),
-    ({"x_train": np.array(["a"] * 20).reshape(20, 1), "x_test": np.array(["a"] * 8).reshape(8, 1)},
-     "must be uint8 images"),
-])
-def test_bad_npz_names_file_and_fault(tmp_path, arrays, fault):
-    path = _npz(tmp_path / "bad.npz", **arrays)
-    with pytest.raises(ValueError, match=f"bad.npz: .*{fault}"):
-        load_dataset(f"npz:{path}")
-
-
-def test_npz_refuses_pickles_and_plain_npy(tmp_path):
-    path = tmp_path / "obj.npz"
-    np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(1), x_test=np.zeros((1, 1)),
-             y_test=np.zeros(1))
-    with pytest.raises(ValueError, match="obj.npz: not a readable .npz archive.*pickle"):
-        load_dataset(f"npz:{path}")
-    np.save(tmp_path / "one.npy", np.zeros(3))
-    with pytest.raises(ValueError, match="one.npy: is a single .npy array"):
-        load_dataset(f"npz:{tmp_path / 'one.npy'}")
 
 
 @pytest.mark.parametrize("name", ["imagenet", "csv:", "npz:", "", "IRIS"])

@@ -2,13 +2,17 @@
 
 from vicinal.data.augment import Augment, AugmentParams, apply_augment, augment_batch, sample_augment
 from vicinal.data.corruption import CorruptedLabels, corrupt_labels
-from vicinal.data.dataset import Dataset
+from vicinal.data.dataset import KINDS, MAX_CLASSES, Dataset
 from vicinal.data.download import DataNotFoundError
 from vicinal.data.loader import TensorLoader
+from vicinal.data.memory import MEMORY_ENV, memory_limit
 from vicinal.data.registry import DATASETS, load_dataset
 
 __all__ = [
     "DATASETS",
+    "KINDS",
+    "MAX_CLASSES",
+    "MEMORY_ENV",
     "Augment",
     "AugmentParams",
     "CorruptedLabels",
@@ -19,5 +23,6 @@ __all__ = [
     "augment_batch",
     "corrupt_labels",
     "load_dataset",
+    "memory_limit",
     "sample_augment",
 ]

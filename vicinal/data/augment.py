@@ -27,6 +27,19 @@ class Augment:
     def active(self) -> bool:
         return self.crop_padding > 0 or self.flip
 
+    def check_fits(self, input_shape: tuple[int, ...]) -> None:
+        """Refuse augmenting examples of `input_shape` that are not images (C, H, W), or a crop padding
+        over half the smaller side (a crop would then hold more padding than image)."""
+        if not self.active:
+            return
+        if len(input_shape) != 3:
+            raise ValueError(f"augmentation {self} is invalid for examples of shape {tuple(input_shape)}: "
+                             f"expected images (C, H, W)")
+        side = min(input_shape[1:])
+        if self.crop_padding > side // 2:
+            raise ValueError(f"crop_padding={self.crop_padding!r} is invalid for images of shape "
+                             f"{tuple(input_shape)}: expected at most {side // 2} (half the smaller side)")
+
 
 @dataclass(frozen=True)
 class AugmentParams:

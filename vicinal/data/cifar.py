@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vicinal.data.augment import Augment
 from vicinal.data.dataset import Dataset, channel_stats, check_counts, file_error, labels_to_tensor
 from vicinal.data.download import download as download_file
 from vicinal.data.download import extract_tar
@@ -30,6 +31,7 @@ class CifarSource:
     md5: str  # of the official .tar.gz
     meta: str  # file holding the class names
     names_key: str
+    augment: Augment = Augment(crop_padding=4, flip=True)  # the paper's: 4-pixel shifts and mirror images
 
 
 SOURCES = {
@@ -126,4 +128,4 @@ def load_cifar(name: str, *, data_dir: str | os.PathLike | None = None, download
     mean, std = channel_stats(x_train)
     return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    num_classes=source.num_classes, kind="image", mean=mean, std=std,
-                   classes=_class_names(folder, source), source=str(folder))
+                   classes=_class_names(folder, source), source=str(folder), augment=source.augment)

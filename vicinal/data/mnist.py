@@ -6,11 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from vicinal.data.augment import Augment
 from vicinal.data.dataset import Dataset, channel_stats, check_counts, file_error, labels_to_tensor
 from vicinal.data.download import download as download_file
-from vicinal.data.idx import read_idx
+from vicinal.data.idx import idx_header, read_idx
+from vicinal.data.memory import memory_limit, over_limit
 from vicinal.data.locate import DATA_ENV, obtain
 
 
@@ -23,6 +26,7 @@ class IdxSource:
     classes: tuple[str, ...]
     system_dirs: tuple[str, ...] = ()
     hint: str = ""
+    augment: Augment | None = None  # the augmentation that keeps the labels
 
 
 FILES = {  # split -> (images, labels)
@@ -48,6 +52,7 @@ SOURCES = {
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         system_dirs=("/usr/share/datasets/fashion-mnist",),
+        augment=Augment(crop_padding=2, flip=True),  # a mirrored or shifted garment is the same garment
         hint=f"To get it: install Debian's package dataset-fashion-mnist (apt-get install dataset-fashion-mnist, "
         f"files in /usr/share/datasets/fashion-mnist), or {_HOW}.",
     ),
@@ -61,6 +66,7 @@ SOURCES = {
         },
         classes=tuple(str(d) for d in range(10)),
         hint=f"To get it: {_HOW}.",
+        augment=Augment(crop_padding=2),  # shifts only: a mirrored digit is not the same digit
     ),
 }
 
@@ -87,19 +93,40 @@ def _fetcher(source: IdxSource):
     return fetch
 
 
-def _read_split(paths: dict[str, Path], split: str, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_headers(paths: dict[str, Path], folder: Path, limit: int) -> None:
+    """From the four headers alone: image dtype, matching counts and image sizes, and the memory the files
+    need (their data, and the labels as int64) against `limit`. Refuses before any data is read."""
+    heads = {stem: idx_header(paths[stem], ndim=3 if "images" in stem else 1) for stem in paths}
+    for split, (image_stem, label_stem) in FILES.items():
+        images, labels = heads[image_stem], heads[label_stem]
+        if images.dtype != np.uint8:
+            raise file_error(paths[image_stem], f"images must be unsigned bytes, the header says {images.dtype}")
+        check_counts(paths[label_stem], f"{split} split ({paths[image_stem].name} vs {paths[label_stem].name})",
+                     images.shape[0], labels.shape[0])
+    train, test = (heads[FILES[split][0]].shape[1:] for split in ("train", "test"))
+    if train != test:
+        raise file_error(folder, f"train images {train} and test images {test} differ in size")
+    needed = sum(h.nbytes for h in heads.values()) + 8 * sum(heads[FILES[s][1]].size for s in FILES)
+    fault = over_limit(needed, limit)
+    if fault:
+        raise file_error(folder, f"the four IDX files ({', '.join(f'{s} {h.shape}' for s, h in heads.items())}) {fault}")
+
+
+def _read_split(paths: dict[str, Path], split: str, num_classes: int, limit: int) -> tuple[torch.Tensor, torch.Tensor]:
     image_file, label_file = (paths[stem] for stem in FILES[split])
-    images = read_idx(image_file, ndim=3)
-    labels = read_idx(label_file, ndim=1)
-    if images.dtype != "uint8":
-        raise file_error(image_file, f"images must be unsigned bytes, the header says {images.dtype}")
-    check_counts(label_file, f"{split} split ({image_file.name} vs {label_file.name})", len(images), len(labels))
+    images = read_idx(image_file, ndim=3, max_bytes=limit)  # as its header declares: checked by _check_headers
+    labels = read_idx(label_file, ndim=1, max_bytes=limit)
     y = labels_to_tensor(labels, num_classes=num_classes, path=label_file, what="labels")
     return torch.from_numpy(images).unsqueeze(1), y
 
 
-def load_idx_dataset(name: str, *, data_dir: str | os.PathLike | None = None, download: bool = True) -> Dataset:
-    """Load `fashion-mnist` or `mnist`: uint8 images (N, 1, 28, 28), int64 labels, the official split."""
+def load_idx_dataset(name: str, *, data_dir: str | os.PathLike | None = None, download: bool = True,
+                     max_bytes: int | None = None) -> Dataset:
+    """Load `fashion-mnist` or `mnist`: uint8 images (N, 1, 28, 28), int64 labels, the official split.
+
+    The four headers are checked (counts, sizes, memory within `memory_limit(max_bytes)`) before any
+    data is read.
+    """
     if name not in SOURCES:
         raise ValueError(f"unknown IDX data set {name!r}: expected one of {sorted(SOURCES)}")
     source = SOURCES[name]
@@ -107,13 +134,12 @@ def load_idx_dataset(name: str, *, data_dir: str | os.PathLike | None = None, do
         name, _probe, data_dir=data_dir, download=download, fetch=_fetcher(source),
         hint=source.hint, system_dirs=source.system_dirs,
     )
+    limit = memory_limit(max_bytes)
+    _check_headers(paths, folder, limit)
     num_classes = len(source.classes)
-    x_train, y_train = _read_split(paths, "train", num_classes)
-    x_test, y_test = _read_split(paths, "test", num_classes)
-    if x_train.shape[1:] != x_test.shape[1:]:
-        raise file_error(folder, f"train images {tuple(x_train.shape[1:])} and test images "
-                                 f"{tuple(x_test.shape[1:])} differ in size")
+    x_train, y_train = _read_split(paths, "train", num_classes, limit)
+    x_test, y_test = _read_split(paths, "test", num_classes, limit)
     mean, std = channel_stats(x_train)
     return Dataset(name=name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
                    num_classes=num_classes, kind="image", mean=mean, std=std,
-                   classes=list(source.classes), source=str(folder))
+                   classes=list(source.classes), source=str(folder), augment=source.augment)

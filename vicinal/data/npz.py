@@ -1,79 +1,211 @@
-"""A user's own arrays from an .npz file holding x_train, y_train, x_test, y_test (read without pickle)."""
+"""A user's own arrays from an .npz file (x_train, y_train, x_test, y_test): read without pickle, within a memory limit."""
 
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
-from vicinal.data.dataset import Dataset, channel_stats, check_counts, file_error, labels_to_tensor
-from vicinal.data.tabular import standardize
+from vicinal.data.dataset import (KINDS, ArrayHeader, Dataset, channel_stats, check_classes_present, check_counts,
+                                  check_num_classes, file_error, standardize)
+from vicinal.data.memory import memory_limit, over_limit
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+KIND_ARRAY = "kind"  # optional 0-d string array naming the kind of x ("image", "sequence" or "tabular")
+NUMERIC = "biuf"  # numpy dtype kinds accepted for inputs: bool, signed and unsigned integers, floats
+RANKS = {"image": (3, 4), "sequence": (2, 3), "tabular": (2,)}  # dimensions of x (with N) each kind takes
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> str | None:
+    """The archive member holding array `name` (`name.npy`, as np.savez writes it, or `name`)."""
+    names = set(archive.namelist())
+    return next((m for m in (f"{name}.npy", name) if m in names), None)
+
+
+def _read_header(handle: BinaryIO) -> ArrayHeader:
+    version = np.lib.format.read_magic(handle)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f".npy format version {version} (expected 1.0 or 2.0)")
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read(handle)
+    return ArrayHeader(tuple(int(d) for d in shape), dtype)
+
+
+def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    """The array of `member`; then reads on to the member's end, so zip checks its CRC and spare bytes show."""
+    with archive.open(member) as handle:
+        array = np.lib.format.read_array(handle, allow_pickle=False)
+        if handle.read(1):
+            raise ValueError(f"{member} holds more bytes than its header's shape {array.shape} needs")
+    return array
+
+
+def _refuse_unreadable(path: Path) -> None:
+    """Say what a file that is not a zip archive is instead (np.load would call it pickled data)."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(6)
+    except OSError as err:
+        raise file_error(path, f"cannot be read ({err.strerror or err})") from err
+    if start == b"\x93NUMPY":
+        raise file_error(path, "is a single .npy array, expected an .npz archive (np.savez) of "
+                               f"{', '.join(ARRAYS)}")
+    if not start.startswith(b"PK"):
+        raise file_error(path, f"is not an .npz archive: it does not start with a zip signature (starts {start!r})")
+
+
+def _kind(path: Path, archive: zipfile.ZipFile) -> str | None:
+    """The `kind` array's value, or None when the archive has none."""
+    member = _member(archive, KIND_ARRAY)
+    if member is None:
+        return None
+    with archive.open(member) as handle:
+        header = _read_header(handle)
+    if header.dtype.kind not in "US" or header.nbytes > 1024:
+        raise file_error(path, f"{KIND_ARRAY} must be a string, one of {list(KINDS)}, got {header.dtype} {header.shape}")
+    value = _read_array(archive, member)
+    text = value.item() if value.size == 1 else value.tolist()
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if text not in KINDS:
+        raise file_error(path, f"{KIND_ARRAY}={text!r} is invalid: expected one of {list(KINDS)}")
+    return text
+
+
+def _input_kind(path: Path, x: ArrayHeader, x_test: ArrayHeader, declared: str | None) -> str:
+    """The kind of x_train from its header (shape and dtype), or the archive's `kind` after checking it fits."""
+    rank = len(x.shape)
+    if declared is None:
+        kind = {2: "tabular", 3: "image" if x.dtype == np.uint8 else "sequence", 4: "image"}.get(rank)
+        if kind is None:
+            raise file_error(path, f"x_train has shape {x.shape}: expected vectors (N, F), sequences (N, C, T) or "
+                                   f"images (N, C, H, W) or uint8 (N, H, W)")
+    else:
+        kind = declared
+        if rank not in RANKS[declared]:
+            raise file_error(path, f"x_train has shape {x.shape}, which {KIND_ARRAY}={declared!r} does not take: "
+                                   f"expected {' or '.join(str(r) for r in RANKS[declared])} dimensions")
+    if kind == "image" and (x.dtype == np.uint8) != (x_test.dtype == np.uint8):
+        raise file_error(path, f"x_train is {x.dtype} and x_test {x_test.dtype}: images are uint8 in both splits or "
+                               f"in neither")
+    return kind
+
+
+def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
+    """Peak memory of loading: every array as read, plus the float32 copy of standardized inputs
+    (uint8 images are kept as they are) and the int64 copy of the labels."""
+    raw = sum(h.nbytes for h in headers.values())
+    kept = kind == "image" and headers["x_train"].dtype == np.uint8
+    inputs = sum(headers[a].size * (1 if kept else 4) for a in ("x_train", "x_test"))
+    labels = sum(headers[a].size * 8 for a in ("y_train", "y_test"))
+    return raw + inputs + labels
+
+
+def _check_headers(path: Path, headers: dict[str, ArrayHeader]) -> None:
+    """Dtypes, ranks and counts, from the headers alone."""
+    for name, header in headers.items():
+        if header.dtype.hasobject or header.dtype.fields is not None:
+            raise file_error(path, f"{name} holds Python objects or records (dtype {header.dtype}), which are refused: "
+                                   f"save plain numeric arrays")
+        if header.dtype.kind not in NUMERIC:
+            raise file_error(path, f"{name} has dtype {header.dtype}: expected numbers (bool, integer or float)")
+    for name in ("y_train", "y_test"):
+        if len(headers[name].shape) != 1 or headers[name].dtype.kind not in "iuf":
+            raise file_error(path, f"{name} must be integer class labels (N,), got {headers[name].dtype} "
+                                   f"{headers[name].shape}")
+    x_train, x_test = headers["x_train"].shape, headers["x_test"].shape
+    for name, shape in (("x_train", x_train), ("x_test", x_test)):
+        if len(shape) < 2:
+            raise file_error(path, f"{name} must hold one row per example (N, ...), got shape {shape}")
+        if shape[0] == 0:
+            raise file_error(path, f"{name} is empty: expected at least one example")
+        if 0 in shape[1:]:
+            raise file_error(path, f"{name} has shape {shape}: an example needs at least one value")
+    if x_train[1:] != x_test[1:]:
+        raise file_error(path, f"x_train examples {x_train[1:]} and x_test examples {x_test[1:]} differ")
+    check_counts(path, "train split", x_train[0], headers["y_train"].shape[0])
+    check_counts(path, "test split", x_test[0], headers["y_test"].shape[0])
 
 
 def _labels(values: np.ndarray, path: Path, what: str) -> np.ndarray:
-    """Integer labels; floats are accepted only when every value is a whole number."""
-    if values.dtype.kind == "f" and np.isfinite(values).all() and (values == np.round(values)).all():
-        values = values.astype(np.int64)
-    if values.dtype.kind not in "iu" or values.ndim != 1:
-        raise file_error(path, f"{what} must be integer class labels (N,), got {values.dtype} {values.shape}")
+    """int64 labels; floats are accepted only when every value is a whole number."""
+    if values.dtype.kind == "f":
+        if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+            raise file_error(path, f"{what} must be integer class labels, got non-integer values of dtype {values.dtype}")
+        if values.size and np.abs(values).max() >= 2.0**63:  # not an int64
+            raise file_error(path, f"{what} has label {values[np.argmax(np.abs(values))]!r}, far beyond any class index")
     if values.size and values.min() < 0:
-        raise file_error(path, f"{what} has negative label {int(values.min())}: expected 0..num_classes-1")
-    return values
+        raise file_error(path, f"{what} has negative label {values.min()!r}: expected 0..num_classes-1")
+    if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
+        raise file_error(path, f"{what} has label {values.max()!r}, far beyond any class index")
+    return values.astype(np.int64)
 
 
-def load_npz(path: str | os.PathLike) -> Dataset:
-    """Images as uint8 (N, C, H, W) or (N, H, W); anything else as numeric features (N, F), standardized."""
+def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Dataset:
+    """A data set from an .npz archive of `x_train, y_train, x_test, y_test` (np.savez), read without pickle.
+
+    The kind of data follows from the shape of `x_train` (N examples first) and its dtype:
+    (N, F) → vectors ("tabular"); (N, C, T) → sequences of C channels and T steps, except that uint8
+    (N, H, W) → one-channel images; (N, C, H, W) → images. An optional string array `kind`
+    ("image", "sequence" or "tabular") overrides the rule: "sequence" reads (N, T) as one-channel
+    sequences (N, 1, T) and a uint8 (N, C, T) as sequences, "image" a non-uint8 (N, H, W) as images.
+    uint8 images are kept as they are; every other input becomes float32 standardized per channel
+    (per feature for vectors) with the training split's statistics.
+
+    Labels are integers (or whole floats) 0..C-1 with C = largest label + 1 <= `MAX_CLASSES`; the
+    training split must hold at least 2 classes, and both splits at least one example. The headers are
+    checked before any data is read, and loading is refused when its peak memory would be over
+    `memory_limit(max_bytes)`. Any fault raises ValueError naming the file and the fault.
+    """
     path = Path(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not hasattr(loaded, "files"):
-            raise file_error(path, "is a single .npy array, expected an .npz archive")
-        with loaded as archive:
-            names = list(archive.files)
-            arrays = {a: archive[a] for a in ARRAYS if a in names}
-    except Exception as err:  # zip, zlib, npy-header, pickle-refused and I/O failures: an unreadable file
+        with zipfile.ZipFile(path) as archive:
+            members = {a: _member(archive, a) for a in ARRAYS}
+            missing = [a for a, m in members.items() if m is None]
+            if missing:
+                raise file_error(path, f"missing arrays {missing} (has {sorted(archive.namelist())}; needs {list(ARRAYS)})")
+            headers = {}
+            for name, member in members.items():
+                with archive.open(member) as handle:
+                    headers[name] = _read_header(handle)
+            _check_headers(path, headers)
+            kind = _input_kind(path, headers["x_train"], headers["x_test"], _kind(path, archive))
+            fault = over_limit(_needed_bytes(headers, kind), memory_limit(max_bytes))
+            if fault:
+                raise file_error(path, f"its arrays ({', '.join(f'{a} {h.dtype} {h.shape}' for a, h in headers.items())}) "
+                                       f"{fault}")
+            arrays = {name: _read_array(archive, member) for name, member in members.items()}
+    except (zipfile.BadZipFile, OSError) as err:
+        _refuse_unreadable(path)
+        raise file_error(path, f"is a damaged or truncated zip archive ({type(err).__name__}: {err})") from err
+    except ValueError as err:
         if str(err).startswith(f"{path}: "):
             raise
+        raise file_error(path, f"not a readable .npz archive ({err})") from err
+    except Exception as err:  # zlib, EOF and other failures of a damaged archive
         raise file_error(path, f"not a readable .npz archive ({type(err).__name__}: {err})") from err
-    missing = [a for a in ARRAYS if a not in arrays]
-    if missing:
-        raise file_error(path, f"missing arrays {missing} (has {names}; needs {list(ARRAYS)})")
-    for name in ("x_train", "x_test"):
-        if arrays[name].ndim < 2:
-            raise file_error(path, f"{name} must hold one row per example (N, ...), got shape {arrays[name].shape}")
-    return npz_dataset(path, **arrays)
+    return npz_dataset(path, kind=kind, **arrays)
 
 
-def npz_dataset(path: Path, *, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+def npz_dataset(path: Path, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
                 y_test: np.ndarray) -> Dataset:
+    """The Dataset of arrays whose shapes, dtypes and counts `load_npz` has checked."""
     y_train, y_test = _labels(y_train, path, "y_train"), _labels(y_test, path, "y_test")
-    check_counts(path, "train split", len(x_train), len(y_train))
-    check_counts(path, "test split", len(x_test), len(y_test))
-    if x_train.shape[1:] != x_test.shape[1:]:
-        raise file_error(path, f"x_train examples {x_train.shape[1:]} and x_test examples {x_test.shape[1:]} differ")
-    num_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
-    if len(y_train) == 0:
-        raise file_error(path, "x_train is empty")
-    ys = [labels_to_tensor(y, num_classes=num_classes, path=path, what=w) for y, w in
-          ((y_train, "y_train"), (y_test, "y_test"))]
-    name = f"npz:{path.name}"
-    if x_train.dtype == np.uint8 and x_train.ndim in (3, 4):
-        add_channel = x_train.ndim == 3
-        xs = [torch.from_numpy(np.ascontiguousarray(x[:, None] if add_channel else x)) for x in (x_train, x_test)]
+    largest, where = max((int(y.max()), name) for y, name in ((y_train, "y_train"), (y_test, "y_test")))
+    num_classes = check_num_classes(path, largest + 1, f"label {largest} in {where}")
+    check_classes_present(path, y_train, "y_train")
+    if (x_train.ndim, kind) in ((2, "sequence"), (3, "image")):
+        x_train, x_test = x_train[:, None], x_test[:, None]  # one channel: (N, 1, T) or (N, 1, H, W)
+    common = dict(name=f"npz:{path.name}", y_train=torch.from_numpy(y_train), y_test=torch.from_numpy(y_test),
+                  num_classes=num_classes, kind=kind, source=str(path))
+    if x_train.dtype == np.uint8 and kind == "image":
+        xs = [torch.from_numpy(np.ascontiguousarray(x)) for x in (x_train, x_test)]
         mean, std = channel_stats(xs[0])
-        return Dataset(name=name, x_train=xs[0], y_train=ys[0], x_test=xs[1], y_test=ys[1],
-                       num_classes=num_classes, kind="image", mean=mean, std=std, source=str(path))
-    if x_train.ndim != 2 or x_train.dtype.kind not in "iuf" or x_test.dtype.kind not in "iuf":
-        raise file_error(path, f"x_train must be uint8 images (N, C, H, W) / (N, H, W) or numeric features "
-                               f"(N, F), got {x_train.dtype} {x_train.shape}")
-    for x, what in ((x_train, "x_train"), (x_test, "x_test")):
-        if not np.isfinite(x).all():
-            raise file_error(path, f"{what} has non-finite values (NaN/inf) in row {int(np.argwhere(~np.isfinite(x))[0][0])}")
-    x_tr, x_te = standardize(x_train.astype(np.float64), x_test.astype(np.float64))
-    features = x_tr.shape[1]
-    return Dataset(name=name, x_train=x_tr, y_train=ys[0], x_test=x_te, y_test=ys[1], num_classes=num_classes,
-                   kind="tabular", mean=(0.0,) * features, std=(1.0,) * features, source=str(path))
+        return Dataset(x_train=xs[0], x_test=xs[1], mean=mean, std=std, **common)
+    x_tr, x_te = standardize(x_train, x_test, path=path)
+    channels = x_tr.shape[1]
+    return Dataset(x_train=x_tr, x_test=x_te, mean=(0.0,) * channels, std=(1.0,) * channels, **common)

@@ -30,11 +30,17 @@ def load_dataset(
     download: bool = True,
     seed: int = 0,
     test_fraction: float = 0.2,
+    max_bytes: int | None = None,
 ) -> Dataset:
     """Load a data set by name: fashion-mnist, mnist, cifar10, cifar100 (official splits, found in
     `data_dir`, $VICINAL_DATA or ~/.cache/vicinal, else downloaded when `download`); iris, wine,
     breast-cancer, digits (scikit-learn's) and `csv:PATH[:LABEL_COLUMN]` (split by `seed` and
-    `test_fraction`, stratified); `npz:PATH` (the file's own split).
+    `test_fraction`, stratified); `npz:PATH` (the file's own split; the kind of data follows from
+    the arrays' shapes, see `load_npz`).
+
+    A file (MNIST's IDX files, CSV, npz) is refused when loading it would take more memory than
+    `memory_limit(max_bytes)`: `max_bytes`, else $VICINAL_MEMORY_LIMIT, else half of what the process
+    can still get. Any bad file raises ValueError naming the file and the fault.
     """
     check_test_fraction(test_fraction)
     if not isinstance(seed, int) or seed < 0:
@@ -42,14 +48,14 @@ def load_dataset(
     if not isinstance(name, str):
         raise ValueError(f"data set name must be a string, got {name!r}")
     if name in ("fashion-mnist", "mnist"):
-        return load_idx_dataset(name, data_dir=data_dir, download=download)
+        return load_idx_dataset(name, data_dir=data_dir, download=download, max_bytes=max_bytes)
     if name in ("cifar10", "cifar100"):
         return load_cifar(name, data_dir=data_dir, download=download)
     if name in SKLEARN_SETS:
         return load_sklearn(name, seed=seed, test_fraction=test_fraction)
     if name.startswith("csv:") and len(name) > 4:
         path, column = _split_csv_spec(name[4:])
-        return load_csv(path, label_column=column, seed=seed, test_fraction=test_fraction)
+        return load_csv(path, label_column=column, seed=seed, test_fraction=test_fraction, max_bytes=max_bytes)
     if name.startswith("npz:") and len(name) > 4:
-        return load_npz(name[4:])
+        return load_npz(name[4:], max_bytes=max_bytes)
     raise ValueError(f"unknown data set {name!r}: expected one of {', '.join(DATASETS)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import pickle
@@ -43,29 +44,31 @@ def _plain_dtype(dtype: Any) -> np.dtype:
 class _Array:
     """Stand-in for numpy's array reconstruction (`_reconstruct` then `__setstate__`)."""
 
-    def __init__(self, subtype: Any, shape: Any, typecode: Any) -> None:
+    def __init__(self, unpickler: RestrictedUnpickler, subtype: Any, shape: Any, typecode: Any) -> None:
         if subtype is not _ndarray_marker or shape != (0,):
             raise pickle.UnpicklingError("refused array reconstruction: only a plain numpy.ndarray is allowed")
+        self.unpickler = unpickler
         self.array: np.ndarray | None = None
 
     def __setstate__(self, state: Any) -> None:
         if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[4], bytes)):
             raise pickle.UnpicklingError("refused array state: expected (version, shape, dtype, fortran, bytes)")
         _, shape, dtype, fortran, data = state
-        self.array = _array_from_bytes(data, _plain_dtype(dtype), shape, "F" if fortran else "C")
+        self.array = _array_from_bytes(self.unpickler, data, _plain_dtype(dtype), shape, "F" if fortran else "C")
 
 
-def _array_from_bytes(data: Any, dtype: np.dtype, shape: Any, order: str) -> np.ndarray:
+def _array_from_bytes(unpickler: RestrictedUnpickler, data: Any, dtype: np.dtype, shape: Any, order: str) -> np.ndarray:
     if not (isinstance(shape, tuple) and all(isinstance(d, int) and d >= 0 for d in shape)):
         raise pickle.UnpicklingError(f"refused array shape {shape!r}")
+    unpickler.charge(len(data))
     return np.frombuffer(bytes(data), dtype=dtype).reshape(shape, order=order).copy()
 
 
-def _frombuffer(data: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+def _frombuffer(unpickler: RestrictedUnpickler, data: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     """numpy's array reconstructor for pickle protocol 5."""
     if order not in ("C", "F") or not isinstance(data, (bytes, bytearray)):
         raise pickle.UnpicklingError("refused array: expected bytes and order 'C' or 'F'")
-    return _array_from_bytes(data, _plain_dtype(dtype), shape, order)
+    return _array_from_bytes(unpickler, data, _plain_dtype(dtype), shape, order)
 
 
 def _encode(text: Any, encoding: Any = "latin1") -> bytes:
@@ -93,13 +96,30 @@ _ALLOWED = {
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the globals a numpy data pickle needs; anything else (os.system, ...) is refused."""
+    """Resolves only the globals a numpy data pickle needs; anything else (os.system, ...) is refused.
+
+    The arrays it builds may hold `max_bytes` in all: a data file holds the bytes of each of its arrays,
+    so a file whose arrays add up to more than its own size re-uses one buffer again and again (a
+    memory bomb) and is refused.
+    """
+
+    def __init__(self, file: io.BytesIO, *, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(file, **kwargs)
+        self.left = max_bytes
+
+    def charge(self, nbytes: int) -> None:
+        """Count `nbytes` of array data against `max_bytes`."""
+        if nbytes > self.left:
+            raise pickle.UnpicklingError("refused: its arrays hold more bytes than the file (one buffer used again "
+                                         "and again)")
+        self.left -= nbytes
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return _ALLOWED[(module, name)]
+            found = _ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(f"refused global {module}.{name}: not allowed in a data file") from None
+        return functools.partial(found, self) if found in (_Array, _frombuffer) else found
 
 
 def _finish(obj: Any) -> Any:
@@ -120,7 +140,8 @@ def _finish(obj: Any) -> Any:
 
 
 def load_pickle(path: str | os.PathLike) -> Any:
-    """Unpickle a data file with `RestrictedUnpickler` (bytes kept as bytes, so Python 2 pickles read).
+    """Unpickle a data file with `RestrictedUnpickler` (bytes kept as bytes, so Python 2 pickles read), its
+    arrays holding at most as many bytes as the file.
 
     Any failure, including a refused global, raises `ValueError` naming the file.
     """
@@ -130,7 +151,7 @@ def load_pickle(path: str | os.PathLike) -> Any:
     except OSError as err:
         raise file_error(path, f"cannot be read ({err.strerror or err})") from err
     try:
-        return _finish(RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load())
+        return _finish(RestrictedUnpickler(io.BytesIO(data), max_bytes=len(data), encoding="bytes").load())
     except pickle.UnpicklingError as err:
         raise file_error(path, f"refused or corrupt pickle ({err})") from err
     except Exception as err:  # a corrupt pickle can fail in many ways inside the pickle machinery

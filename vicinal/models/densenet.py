@@ -35,6 +35,7 @@ class DenseNetBC(nn.Module):
     """
 
     mixup_layers: tuple[str, ...] = ("stem", "block1", "block2", "block3")
+    min_size = 4  # pixels
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class DenseNetBC(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="densenet_bc", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=4, dropout=dropout
+            model="densenet_bc", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("growth_rate", growth_rate)
         if not 0.0 < compression <= 1.0:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+MAX_DEPTH = 1000  # most layers a model may have (the deepest of the papers: 190); deeper ones are refused unbuilt
+
 
 class Normalize(nn.Module):
     """(x - mean) / std per channel (images, (B, C, H, W)) or per feature (tabular, (B, F)).
@@ -75,11 +77,18 @@ def check_image_model(
     return check_dropout(dropout)
 
 
+def check_depth(model: str, depth: int) -> int:
+    """Refuse a network of more than `MAX_DEPTH` layers (before its layers are built)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{model} depth={depth!r} is invalid: expected at most {MAX_DEPTH} layers (vicinal.models.MAX_DEPTH)")
+    return depth
+
+
 def blocks_per_group(depth: int, *, model: str) -> int:
     """n for a three-group network of depth 6n + 4 (WRN, DenseNet-BC); ValueError for other depths."""
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
         raise ValueError(f"{model} depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, 100, 190, ...), got {depth!r}")
-    return (depth - 4) // 6
+    return (check_depth(model, depth) - 4) // 6
 
 
 def preact_final(channels: int) -> nn.Sequential:

@@ -14,11 +14,12 @@ class LeNet(nn.Module):
     """
 
     mixup_layers: tuple[str, ...] = ("conv1", "conv2", "fc1")
+    min_size = 12  # pixels: the two 5×5 convolutions and poolings leave one
 
     def __init__(self, *, num_classes: int, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="lenet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=12, dropout=dropout
+            model="lenet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
         )
         side = (image_size // 2 - 4) // 2  # spatial size after the second pooling
         self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # (B, 6, S/2, S/2)

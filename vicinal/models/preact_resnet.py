@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_image_model, check_positive_int, classifier, preact_final
+from vicinal.models.layers import check_depth, check_image_model, check_positive_int, classifier, preact_final
 
 
 class PreActBlock(nn.Module):
@@ -40,6 +40,7 @@ class PreActResNet(nn.Module):
     """
 
     mixup_layers: tuple[str, ...] = ("stem", "layer1", "layer2", "layer3")
+    min_size = 8  # pixels
 
     def __init__(
         self,
@@ -53,11 +54,12 @@ class PreActResNet(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="preact_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=8, dropout=dropout
+            model="preact_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("width", width)
         if len(blocks) != 4 or not all(isinstance(n, int) and n >= 1 for n in blocks):
             raise ValueError(f"blocks must be four integers >= 1, got {blocks!r}")
+        check_depth("preact_resnet", 2 * sum(blocks) + 2)
         self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)  # (B, 64, S, S)
         stages, c_in = [], width
         for i, n in enumerate(blocks):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_image_model, classifier
+from vicinal.models.layers import check_depth, check_image_model, classifier
 
 VGG11_STAGES: tuple[tuple[int, ...], ...] = ((64,), (128,), (256, 256), (512, 512), (512, 512))  # conv widths per stage
 
@@ -16,6 +16,7 @@ class VGG(nn.Module):
     """
 
     mixup_layers: tuple[str, ...] = ("stage1", "stage2", "stage3", "stage4")
+    min_size = 2  # pixels
 
     def __init__(
         self,
@@ -28,10 +29,11 @@ class VGG(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="vgg", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=2, dropout=dropout
+            model="vgg", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
         )
         if len(stages) != 5 or not all(stage for stage in stages):
             raise ValueError(f"stages must be five non-empty tuples of conv widths, got {stages!r}")
+        check_depth("vgg", sum(len(stage) for stage in stages) + 1)
         c_in = in_channels
         for i, widths in enumerate(stages, start=1):
             layers: list[nn.Module] = []

@@ -15,6 +15,7 @@ class WideResNet(nn.Module):
     """
 
     mixup_layers: tuple[str, ...] = ("stem", "group1", "group2", "group3")
+    min_size = 4  # pixels
 
     def __init__(
         self,
@@ -28,7 +29,7 @@ class WideResNet(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="wide_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=4, dropout=dropout
+            model="wide_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("widen_factor", widen_factor)
         n = blocks_per_group(depth, model="wide_resnet")
