@@ -168,9 +168,11 @@ def validate(config: TrainConfig) -> None:
         import torch
 
         try:
-            torch.device(c.device)
+            kind = torch.device(c.device).type
         except (RuntimeError, ValueError):
-            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
+            kind = None
+        if kind not in ("cpu", "cuda", "mps"):  # the devices the trainer runs on (not meta, xpu, ...)
+            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps")
     _check_int("threads", c.threads, low=0)
     check_choice("precision", c.precision, get_args(Precision))
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
@@ -215,9 +217,10 @@ def config_from_dict(values: dict) -> TrainConfig:
 
 
 # Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
-# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
-RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
-                            "test_flip", "test_translate"})
+# changes only the evaluation: a finished run resumed with another one is evaluated again with it). The data set
+# may be named otherwise (a moved file, another data_dir): the checkpoint's data fingerprint must match.
+RESUME_MUTABLE = frozenset({"out", "quiet", "device", "dataset", "data_dir", "checkpoint_every",
+                            "max_nonfinite_skips", "test_flip", "test_translate"})
 
 
 def check_resumable(config: TrainConfig, stored: dict) -> None:
