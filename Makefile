@@ -14,7 +14,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,lightning]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps timm==1.0.29  # its mixup.py, the reference of the timm tests
 	touch $@
 
 # Fashion-MNIST, which the demo and the tests read: Debian's package when vicinal finds no copy and apt is

@@ -1,6 +1,9 @@
-"""Losses for mixed batches: cross-entropy against soft targets, and its two-label form (arXiv 1710.09412)."""
+"""Losses for mixed batches: cross-entropy against soft targets, its two-label form, and any loss mixed (arXiv 1710.09412)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -48,3 +51,43 @@ def mixup_cross_entropy(
     loss_a = F.cross_entropy(logits, y_a, reduction=reduction, label_smoothing=label_smoothing)
     loss_b = F.cross_entropy(logits, y_b, reduction=reduction, label_smoothing=label_smoothing)
     return torch.lerp(loss_b, loss_a, lam).mean()
+
+
+def mixed_loss(
+    criterion: Callable[[Any, Any], torch.Tensor],
+    output: Any,
+    y_a: Any,
+    y_b: Any,
+    lam: float | torch.Tensor,
+) -> torch.Tensor:
+    """λ·criterion(output, y_a) + (1−λ)·criterion(output, y_b), for any loss.
+
+    For losses that cannot take soft targets (BCE on multi-label targets, focal loss, a loss of your
+    own): y_a are the batch's targets, y_b the partners' (`y[batch.index]`), λ is `batch.lam`.
+    λ is a number or 0-d tensor (one per batch), or (B,) (one per sample). A per-sample λ weighs each
+    sample's loss, so the criterion must return one loss per sample (leading dimension B), e.g. built
+    with reduction="none"; λ broadcasts over any trailing dimensions. The result has the criterion's
+    shape: with reduction="none", reduce it yourself (e.g. `.mean()`).
+
+    >>> logits, y = torch.tensor([[2.0, 0.0]]), torch.tensor([0])
+    >>> loss = mixed_loss(F.cross_entropy, logits, y, 1 - y, 0.75)
+    >>> torch.allclose(loss, 0.75 * F.cross_entropy(logits, y) + 0.25 * F.cross_entropy(logits, 1 - y))
+    True
+    """
+    if not callable(criterion):
+        raise ValueError(f"criterion={criterion!r} is invalid: expected a callable criterion(output, target)")
+    loss_a, loss_b = criterion(output, y_a), criterion(output, y_b)
+    lam = torch.as_tensor(lam, dtype=loss_a.dtype, device=loss_a.device)
+    if lam.shape == (1,):  # one λ for the batch, as a 1-element tensor
+        lam = lam.reshape(())
+    if lam.ndim > 1 or not bool(torch.isfinite(lam).all()):
+        raise ValueError(f"lam={lam!r} is invalid: expected a finite number, 0-d tensor or (B,) tensor")
+    if lam.ndim == 1:
+        if loss_a.ndim == 0 or loss_a.shape[0] != lam.shape[0] or loss_b.shape != loss_a.shape:
+            raise ValueError(
+                f"lam of shape {tuple(lam.shape)} needs one loss per sample: the criterion returned shapes "
+                f"{tuple(loss_a.shape)} and {tuple(loss_b.shape)}; expected ({lam.shape[0]}, ...), "
+                "e.g. from reduction='none'"
+            )
+        lam = lam.view(-1, *([1] * (loss_a.ndim - 1)))
+    return lam * loss_a + (1 - lam) * loss_b
