@@ -196,6 +196,7 @@ GARBAGE_RNG = torch.randint(0, 256, (5056,), dtype=torch.uint8, generator=torch.
     (lambda s: _drop(s, "optimizer"), r"the checkpoint lacks \['optimizer'\]"),
     (lambda s: _drop(s, "rank_states", 0, "loader", "position"), r"rank_states.0.loader lacks \['position'\]"),
     (lambda s: _drop(s, "generators"), "generators.corruption is missing"),
+    (lambda s: _drop(s, "optimizer", "state"), "optimizer.state is NoneType None, expected a dict"),
     (lambda s: _set(s, torch.zeros(3, 3), "model", "head.1.weight"),
      r"model.head.1.weight is a float32 tensor of shape \(3, 3\), expected a float32 tensor of shape \(10, 128\)"),
     (lambda s: _set(s, torch.zeros(3), "optimizer", "state", 0, "momentum_buffer"),
@@ -304,7 +305,8 @@ def test_a_second_process_is_refused_while_a_run_holds_its_folder_and_a_killed_r
         assert proc.stdout.readline().strip() == "paused"
         for argv in (["--resume", str(run)], ["--preset", "smoke", "--out", str(run)]):
             code, err = _cli(capsys, "train", *argv)
-            assert code == 2 and err.count("\n") == 1 and f"is in use by another vicinal process (pid {proc.pid})" in err
+            assert code == 2 and err.count("\n") == 1
+            assert f"is in use by another vicinal process (pid {proc.pid})" in err
         assert proc.poll() is None  # the first run goes on
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)

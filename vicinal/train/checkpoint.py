@@ -25,6 +25,7 @@ from vicinal.train.data import RunData
 from vicinal.train.digest import digest
 from vicinal.train.progress import Progress
 from vicinal.train.schedules import RunLength
+from vicinal.train.statecheck import generator_fault, state_fault
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "vicinal-checkpoint-2"  # stored under "format": a checkpoint from anything else is refused
@@ -199,7 +200,7 @@ def _unfit(path: Path, fault: str) -> ValueError:
     return ValueError(f"checkpoint {str(path)!r} does not fit this run: {fault}")
 
 
-def read_run_checkpoint(run_dir: str | os.PathLike) -> dict:
+def _read_run_checkpoint(run_dir: str | os.PathLike) -> dict:
     """The verified checkpoint of the run in ``run_dir``, with its config (ValueError otherwise, naming the previous
     checkpoint when that one is intact)."""
     path = _resume_path(Path(run_dir))
@@ -214,16 +215,8 @@ def read_run_checkpoint(run_dir: str | os.PathLike) -> dict:
 
 def resume_config(run_dir: str | os.PathLike, **overrides) -> TrainConfig:
     """The config of the run in ``run_dir`` (from its checkpoint) with ``overrides``, ready for train(resume=True)."""
-    state = read_run_checkpoint(run_dir)
+    state = _read_run_checkpoint(run_dir)
     return config_from_dict({**state["config"], **overrides, "out": str(run_dir)})
-
-
-def _generator_fault(value: object) -> str | None:
-    try:
-        torch.Generator().set_state(value)
-    except (TypeError, RuntimeError) as e:
-        return f"not a CPU generator's state ({' '.join(str(e).split())[:120]})"
-    return None
 
 
 def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size: int) -> dict | None:
@@ -235,7 +228,7 @@ def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size:
             raise ValueError(f"out={str(run_dir)!r} already holds a run ({CHECKPOINT_NAME}): resume it "
                              f"with --resume or choose another --out")
         return None
-    state = read_run_checkpoint(run_dir)
+    state = _read_run_checkpoint(run_dir)
     check_resumable(config, state["config"])
     stored = state.get("world_size")
     if type(stored) is not int:
@@ -244,7 +237,7 @@ def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size:
         raise ValueError(f"resume: {world_size} processes is incompatible with the checkpoint's {stored}")
     generators = state.get("generators")
     fault = "missing" if not isinstance(generators, dict) or "corruption" not in generators else \
-        _generator_fault(generators["corruption"])  # read before the run is built: the labels it corrupted
+        generator_fault(generators["corruption"])  # read before the run is built: the labels it corrupted
     if fault:
         raise _unfit(run_dir / CHECKPOINT_NAME, f"generators.corruption is {fault}")
     return state
@@ -293,108 +286,12 @@ def snapshot(run: Run) -> dict:
                 data=dict(run.data_record), **run.progress.state_dict())
 
 
-# Parts of a checkpoint whose layout varies with how far the run got (or the device): checked apart from the rest.
-_OWN_CHECKS = ("format", "config", "data", "history")
-
-
-def _layout(state: dict) -> dict:
-    """``state`` without the parts that are checked on their own (the optimizer's per-parameter state, a CUDA
-    generator's state)."""
-    part = {k: v for k, v in state.items() if k not in _OWN_CHECKS}
-    if isinstance(part.get("optimizer"), dict):
-        part["optimizer"] = {k: v for k, v in part["optimizer"].items() if k != "state"}
-    if isinstance(part.get("rank_states"), list):
-        part["rank_states"] = [{k: v for k, v in r.items() if k != "cuda_rng"} if isinstance(r, dict) else r
-                               for r in part["rank_states"]]
-    return part
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
-    if isinstance(value, (dict, list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"{type(value).__name__} {repr(value)[:40]}"
-
-
-def _kind(value: object) -> type:
-    return float if type(value) is int else type(value)  # an int where a float was saved (or back) is a number too
-
-
-def _mismatch(stored: object, reference: object, where: str) -> str | None:
-    """Where ``stored`` first differs from ``reference`` in its keys, lengths, types, tensor shapes or dtypes."""
-    name = where or "the checkpoint"
-    if isinstance(reference, dict) and isinstance(stored, dict):
-        missing = [k for k in reference if k not in stored]
-        extra = [k for k in stored if k not in reference]
-        if missing or extra:
-            return f"{name} lacks {missing}" if missing else f"{name} has unexpected {extra}"
-        children = reference.items()
-    elif isinstance(reference, (list, tuple)) and type(stored) is type(reference):
-        if len(stored) != len(reference):
-            return f"{name} has {len(stored)} items, expected {len(reference)}"
-        children = enumerate(reference)
-    elif isinstance(reference, torch.Tensor) and isinstance(stored, torch.Tensor) and (
-            stored.dtype, stored.shape) == (reference.dtype, reference.shape):
-        return None
-    elif isinstance(reference, (dict, list, tuple, torch.Tensor)) or _kind(stored) is not _kind(reference):
-        return f"{name} is {_describe(stored)}, expected {_describe(reference)}"
-    else:
-        return None
-    for key, value in children:
-        fault = _mismatch(stored[key], value, f"{where}.{key}" if where else str(key))
-        if fault:
-            return fault
-    return None
-
-
-def _optimizer_fault(entries: object, optimizer: torch.optim.Optimizer) -> str | None:
-    """Whether the optimizer's per-parameter state has one entry of float tensors (or 0-d counts) per parameter."""
-    shapes = [p.shape for group in optimizer.param_groups for p in group["params"]]
-    if not isinstance(entries, dict):
-        return f"optimizer.state is {_describe(entries)}, expected a dict"
-    for index, entry in entries.items():
-        if type(index) is not int or not 0 <= index < len(shapes) or not isinstance(entry, dict):
-            return f"optimizer.state[{index!r}] is {_describe(entry)}, expected the state of parameter 0..{len(shapes) - 1}"
-        for key, value in entry.items():
-            if value is not None and not (isinstance(value, torch.Tensor) and value.is_floating_point()
-                                          and value.shape in (shapes[index], torch.Size([]))):
-                return (f"optimizer.state[{index}].{key} is {_describe(value)}, expected a float tensor of shape "
-                        f"{tuple(shapes[index])}")
-    return None
-
-
-def _progress_fault(state: dict, length: RunLength) -> str | None:
-    """Whether the counters and the history agree with each other and with the run's length."""
-    epoch, epoch_step, step = state["epoch"], state["epoch_step"], state["step"]
-    if not (0 <= epoch <= length.epochs and 0 <= epoch_step < length.steps_per_epoch
-            and step == epoch * length.steps_per_epoch + epoch_step and (epoch < length.epochs or epoch_step == 0)):
-        return (f"step {step}, epoch {epoch}, epoch_step {epoch_step} do not fit a run of {length.epochs} epochs "
-                f"of {length.steps_per_epoch} steps")
-    if not 0 <= state["nonfinite_skips"] <= step or not 0 <= state["train_seconds"] < float("inf"):
-        return f"nonfinite_skips={state['nonfinite_skips']}, train_seconds={state['train_seconds']} are invalid"
-    if state["scheduler"].get("last_epoch") != step:
-        return f"scheduler.last_epoch={state['scheduler'].get('last_epoch')!r}, expected the step, {step}"
-    for rank, own in enumerate(state["rank_states"]):
-        if (own["loader"]["epoch"], own["loader"]["position"]) != (epoch, epoch_step):
-            return f"rank_states.{rank}.loader is at epoch {own['loader']['epoch']}, batch " \
-                   f"{own['loader']['position']}, expected epoch {epoch}, batch {epoch_step}"
-    keys = Progress().end_epoch(lr=0.0).keys()  # what a metrics row holds
-    rows = state.get("history")
-    if not isinstance(rows, list) or len(rows) != epoch or not all(
-            isinstance(row, dict) and keys <= row.keys() and all(
-                type(k) is str and (v is None or type(v) in (int, float)) for k, v in row.items()) for row in rows):
-        return f"history is not {epoch} metrics rows (dicts of numbers with keys {sorted(keys)})"
-    return None
-
-
 def restore(run: Run, state: dict) -> None:
     """Put ``run`` back where ``snapshot`` found it (this process's own rank state). ``state`` is first checked
     against the run's own snapshot (keys, types, tensor shapes and dtypes, counters that agree): a checkpoint that
     does not fit raises ValueError naming the first part that does not."""
     path = run.run_dir / CHECKPOINT_NAME
-    fault = (_mismatch(_layout(state), _layout(snapshot(run)), "")
-             or _optimizer_fault(state["optimizer"]["state"], run.optimizer) or _progress_fault(state, run.length))
+    fault = state_fault(state, snapshot(run), optimizer=run.optimizer, length=run.length)
     if fault:
         raise _unfit(path, fault)
     mine = state["rank_states"][run.ctx.rank]
