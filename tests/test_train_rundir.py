@@ -27,6 +27,14 @@ def test_a_folder_holding_a_users_files_is_refused_and_left_as_it_was(tmp_path):
     assert train(tabular_config(tmp_path / "empty", epochs=1)).run_dir == tmp_path / "empty"  # an empty folder is fine
 
 
+def test_resuming_a_folder_that_holds_no_run_writes_nothing_there(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="no checkpoint.pt there"):
+        train(tabular_config(tmp_path / "mine"), resume=True)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
 def test_out_that_is_a_file_or_under_a_file_is_refused(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(ValueError, match="expected a folder, found a file"):
@@ -69,7 +77,7 @@ def test_a_folder_is_locked_while_a_run_holds_it_and_free_afterwards(tmp_path):
 def test_a_compare_folder_is_locked_and_is_no_run_folder(tmp_path):
     config = tabular_config(tmp_path / "c", epochs=1)
     second = _Meanwhile(lambda: compare(config, alphas=(0.0,)))
-    sub_run = _Meanwhile(lambda: train(config.replace(out=str(tmp_path / "c" / "alpha0-seed0")), resume=True))
+    sub_run = _Meanwhile(lambda: train(config.replace(out=str(tmp_path / "c" / "alpha0-seed0"))))
     compare(config, alphas=(0.0,), callbacks=[second, sub_run])
     assert "is in use" in second.error and "is in use" in sub_run.error
     with pytest.raises(ValueError, match="holds files vicinal did not write"):  # a run into a comparison's folder

@@ -175,7 +175,9 @@ def has_checkpoint(run_dir: str | os.PathLike) -> bool:
     return (Path(run_dir) / CHECKPOINT_NAME).is_file()
 
 
-def _resume_path(run_dir: Path) -> Path:
+def checkpoint_to_resume(run_dir: str | os.PathLike) -> Path:
+    """The checkpoint file of the run in ``run_dir`` (ValueError when there is no such folder or no checkpoint)."""
+    run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ValueError(f"resume={str(run_dir)!r}: no such folder (expected a vicinal run folder)")
     if not has_checkpoint(run_dir):
@@ -203,7 +205,7 @@ def _unfit(path: Path, fault: str) -> ValueError:
 def _read_run_checkpoint(run_dir: str | os.PathLike) -> dict:
     """The verified checkpoint of the run in ``run_dir``, with its config (ValueError otherwise, naming the previous
     checkpoint when that one is intact)."""
-    path = _resume_path(Path(run_dir))
+    path = checkpoint_to_resume(run_dir)
     try:
         state = load_checkpoint(path)
     except ValueError as e:

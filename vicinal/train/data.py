@@ -57,11 +57,12 @@ def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
     return state, noisy, mask
 
 
-def data_record(name: str, dataset: Dataset) -> dict:
-    """What identifies a run's data: ``source``, the absolute path it was read from (the data set's ``source``
-    where that is no file or folder), and ``fingerprint``, the SHA-256 of the loaded splits, class count and kind."""
+def data_record(dataset: Dataset) -> dict:
+    """What identifies a run's data: ``source``, the absolute path it was read from (the data set's ``source``, or
+    name, where that is no file or folder), and ``fingerprint``, the SHA-256 of the loaded splits, class count and
+    kind."""
     source = os.path.abspath(dataset.source) if dataset.source and os.path.exists(dataset.source) else \
-        dataset.source or name
+        dataset.source or dataset.name
     fingerprint = digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
                           dataset.kind])
     return dict(source=source, fingerprint=fingerprint)

@@ -18,7 +18,9 @@ from torch import nn
 
 import vicinal
 from vicinal.train import distributed as dist_
-from vicinal.train.checkpoint import CHECKPOINT_NAME, atomic_write, export_safetensors, remove_temporaries, write_json
+from vicinal.train.checkpoint import (
+    CHECKPOINT_NAME, atomic_write, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json,
+)
 from vicinal.train.config import TrainConfig
 
 try:
@@ -55,13 +57,13 @@ def _lock(folder: Path, kind: FolderKind, *, resume: bool) -> tuple[int, bool]:
     name = "resume" if resume else "out"
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{name}={str(folder)!r} is invalid: expected a folder, found a file")
-    if resume and not folder.is_dir():
-        raise ValueError(f"resume={str(folder)!r}: no such folder (expected a vicinal run folder)")
+    if resume:
+        checkpoint_to_resume(folder)  # nothing is written into a folder that holds no run
     created = not folder.exists()
-    if not created and not resume and _foreign_files(folder, kind):
-        shown = _foreign_files(folder, kind)
+    foreign = [] if created or resume else _foreign_files(folder, kind)
+    if foreign:
         raise ValueError(f"out={str(folder)!r} is invalid: it holds files vicinal did not write "
-                         f"({', '.join(shown[:3])}{', ...' if len(shown) > 3 else ''}); expected a new or empty "
+                         f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); expected a new or empty "
                          f"folder, or a vicinal {kind} folder")
     path = folder / lock_name(kind)
     try:

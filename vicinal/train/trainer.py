@@ -15,9 +15,7 @@ from vicinal.data import load_dataset
 from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
-from vicinal.train.checkpoint import (
-    CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state,
-)
+from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data
 from vicinal.train.evaluation import evaluate_run
@@ -117,7 +115,7 @@ class TrainingRun:
         self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, tuple(callbacks)
         state = start_state(run_dir, config, resume=resume, world_size=ctx.world_size)
         dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
-        self.data_record = data_record(config.dataset, dataset)
+        self.data_record = data_record(dataset)
         if state:
             check_same_data(state, self.data_record)
         c = self.config = config.replace(dataset=absolute_dataset(config.dataset, dataset.source))
