@@ -12,20 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from test_train_support import SUBPROCESS_ENV, tabular_config
-from vicinal.cli import main
+from test_train_support import SUBPROCESS_ENV, run_cli as _run, tabular_config
 from vicinal.train import Callback, RunInfo, TrainConfig, compare
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _run(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("command", ["train", "compare"])

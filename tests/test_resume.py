@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from test_train_support import (
-    SUBPROCESS_ENV, assert_same_weights, cli_args, crash_at, image_config, tabular_config, weights,
+    SUBPROCESS_ENV, assert_same_weights, cli_args, crash_at, image_config, run_cli, tabular_config, weights,
 )
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, save_checkpoint, train
 
@@ -94,16 +94,11 @@ def test_stop_signal_checkpoints_exits_and_resumes_exactly(tmp_path, signum, cod
         assert_same_weights(load_file(run / "model.safetensors"), weights(reference.model))
 
 
-def _finished_run(folder) -> Path:
-    """A finished one-epoch run on digits in ``folder``."""
-    train(tabular_config(folder, epochs=1))
-    return Path(folder)
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> dict:
     """The checkpoint of a finished one-epoch run on digits (the fuzz and crafted tests damage copies of it)."""
-    return load_checkpoint(_finished_run(tmp_path_factory.mktemp("finished") / "r") / "checkpoint.pt")
+    return load_checkpoint(train(tabular_config(tmp_path_factory.mktemp("finished") / "r", epochs=1)).run_dir
+                           / "checkpoint.pt")
 
 
 def _crafted(folder: Path, state: dict) -> Path:
@@ -127,20 +122,10 @@ def test_a_damaged_checkpoint_is_refused_naming_the_previous_intact_one(tmp_path
     with pytest.raises(ValueError, match=r"is damaged: .*; the previous checkpoint .*checkpoint.prev.pt' \(step 22\) "
                                          r"is intact: replace checkpoint.pt with it"):
         _resume(run)
-    code, err = _cli(capsys, "train", "--resume", str(run))
+    code, _, err = run_cli(capsys, "train", "--resume", str(run))
     assert code == 2 and err.count("\n") == 1 and "is damaged" in err
     (run / "checkpoint.prev.pt").replace(run / "checkpoint.pt")
     assert _resume(run).final["epochs"] == 2  # resumed from epoch 1
-
-
-def _cli(capsys, *argv) -> tuple[int, str]:
-    from vicinal.cli import main
-
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 def _npz(path: Path, seed: int) -> str:
@@ -175,7 +160,7 @@ def test_resume_reads_the_same_file_from_any_folder_and_refuses_other_data(tmp_p
     train(resume_config(tmp_path / "r", dataset=name), resume=True)
 
 
-def _drop(state: dict, *path) -> dict:
+def _drop(state: dict, *path) -> None:
     *parents, last = path
     for key in parents:
         state = state[key]
@@ -207,6 +192,8 @@ GARBAGE_RNG = torch.randint(0, 256, (5056,), dtype=torch.uint8, generator=torch.
     (lambda s: _set(s, 5, "epoch"), "step 22, epoch 5, epoch_step 0 do not fit a run of 1 epochs of 22 steps"),
     (lambda s: _set(s, "two", "world_size"), "world_size='two'"),
     (lambda s: _set(s, [], "history"), "history is not 1 metrics rows"),
+    (lambda s: _set(s, None, "history", 0, "epoch"), "history is not 1 metrics rows"),
+    (lambda s: _set(s, torch.zeros(2), "config", "per_sample"), r"per_sample=tensor\(\[0., 0.\]\) is invalid"),
 ])
 def test_crafted_checkpoints_are_one_value_error(tmp_path, capsys, finished, craft, match):
     state = copy.deepcopy(finished)
@@ -214,7 +201,7 @@ def test_crafted_checkpoints_are_one_value_error(tmp_path, capsys, finished, cra
     folder = _crafted(tmp_path / "r", state)
     with pytest.raises(ValueError, match=match):
         _resume(folder)
-    code, err = _cli(capsys, "train", "--resume", str(folder))
+    code, _, err = run_cli(capsys, "train", "--resume", str(folder))
     assert code == 2 and err.count("\n") == 1 and err.startswith("vicinal: error: ") and "Traceback" not in err
 
 
@@ -280,7 +267,6 @@ def test_fuzzed_resume_finds_only_value_errors(tmp_path_factory, finished):
 
 PAUSED_RUN = """
 import sys, time
-from pathlib import Path
 sys.path.insert(0, "tests")
 from test_train_support import tabular_config
 from vicinal.train import Callback, train
@@ -304,7 +290,7 @@ def test_a_second_process_is_refused_while_a_run_holds_its_folder_and_a_killed_r
     try:
         assert proc.stdout.readline().strip() == "paused"
         for argv in (["--resume", str(run)], ["--preset", "smoke", "--out", str(run)]):
-            code, err = _cli(capsys, "train", *argv)
+            code, _, err = run_cli(capsys, "train", *argv)
             assert code == 2 and err.count("\n") == 1
             assert f"is in use by another vicinal process (pid {proc.pid})" in err
         assert proc.poll() is None  # the first run goes on

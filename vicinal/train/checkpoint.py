@@ -231,7 +231,7 @@ def start_state(run_dir: Path, config: TrainConfig, *, resume: bool, world_size:
                              f"with --resume or choose another --out")
         return None
     state = _read_run_checkpoint(run_dir)
-    check_resumable(config, state["config"])
+    check_resumable(config, config_from_dict(state["config"]).to_dict())  # the stored values validated first
     stored = state.get("world_size")
     if type(stored) is not int:
         raise _unfit(run_dir / CHECKPOINT_NAME, f"world_size={stored!r}, expected a number of processes")

@@ -178,6 +178,12 @@ def validate(config: TrainConfig) -> None:
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
+    for f in dataclasses.fields(c):  # the switches and the paths, which no check above reads
+        value = getattr(c, f.name)
+        if f.type == "bool" and not isinstance(value, bool):
+            raise _bad(f.name, value, "True or False")
+        if f.type == "str | None" and value is not None and not isinstance(value, str):
+            raise _bad(f.name, value, "a path or None")
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are

@@ -105,12 +105,13 @@ def _progress_fault(state: dict, length: RunLength) -> str | None:
         if (own["loader"]["epoch"], own["loader"]["position"]) != (epoch, epoch_step):
             return f"rank_states.{rank}.loader is at epoch {own['loader']['epoch']}, batch " \
                    f"{own['loader']['position']}, expected epoch {epoch}, batch {epoch_step}"
-    keys = Progress().end_epoch(lr=0.0).keys()  # what a metrics row holds
+    fresh = Progress().end_epoch(lr=0.0)  # a metrics row: numbers, None where an epoch may have no test metrics
     rows = state.get("history")
     if not isinstance(rows, list) or len(rows) != epoch or not all(
-            isinstance(row, dict) and keys <= row.keys() and all(
-                type(k) is str and (v is None or type(v) in (int, float)) for k, v in row.items()) for row in rows):
-        return f"history is not {epoch} metrics rows (dicts of numbers with keys {sorted(keys)})"
+            isinstance(row, dict) and fresh.keys() <= row.keys() and all(
+                type(k) is str and (type(v) in (int, float) or v is None and fresh.get(k) is None)
+                for k, v in row.items()) for row in rows):
+        return f"history is not {epoch} metrics rows (dicts of numbers with keys {sorted(fresh)})"
     return None
 
 
