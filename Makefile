@@ -14,7 +14,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,lightning]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,lightning,ray,tensorboard]"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps timm==1.0.29  # its mixup.py, the reference of the timm tests
 	touch $@
 

@@ -65,3 +65,10 @@ def test_per_sample_lambda_needs_per_sample_losses():
         mixed_loss(F.cross_entropy, logits, y, y, float("nan"))
     with pytest.raises(ValueError, match="criterion"):
         mixed_loss("cross_entropy", logits, y, y, 0.5)
+
+
+@pytest.mark.parametrize("lam", [2.0, -0.5, torch.tensor([0.5, 1.5, 0.0, 0.0]), "0.5", torch.tensor(True)])
+def test_lambda_outside_zero_one_or_no_number_is_refused(lam):
+    logits, y = torch.randn(4, 3, generator=gen()), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(ValueError, match="lam.* is invalid"):
+        mixed_loss(nn.CrossEntropyLoss(reduction="none"), logits, y, y, lam)

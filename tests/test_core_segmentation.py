@@ -1,6 +1,7 @@
 """Tests of mixup and CutMix for segmentation: per-pixel targets, one box for image and mask, the ignore index (arXiv 1710.09412, 1905.04899)."""
 
 import doctest
+import re
 
 import pytest
 import torch
@@ -136,7 +137,7 @@ def test_bad_input_raises_value_errors():
         mixup_segmentation(x, masks[:-1], **common)
     with pytest.raises(ValueError, match="masks"):
         segmentation_targets(masks.float(), num_classes=CLASSES)
-    with pytest.raises(ValueError, match="labels must lie"):
+    with pytest.raises(ValueError, match=re.escape("(masks.min(), masks.max())=(0, 255) is invalid: expected")):
         segmentation_targets(masks, num_classes=CLASSES)  # 255 without ignore_index
     with pytest.raises(ValueError, match="pairing"):
         cutmix_segmentation(x, masks, pairing="same_class", **common)
@@ -146,3 +147,17 @@ def test_bad_input_raises_value_errors():
         segmentation_targets(masks, num_classes=CLASSES, ignore_index=2.5)
     with pytest.raises(ValueError, match="targets"):
         segmentation_cross_entropy(torch.randn(B, CLASSES, H, W), torch.zeros(B, CLASSES, H))
+
+
+@pytest.mark.parametrize("method", [mixup_segmentation, cutmix_segmentation])
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_in_place_equals_out_of_place(method, per_sample):
+    x, masks = data(8)
+    options = dict(alpha=1.0, num_classes=CLASSES, ignore_index=IGNORE, per_sample=per_sample)
+    fresh = method(x, masks, generator=torch.Generator().manual_seed(3), **options)
+    mutable = x.clone()
+    inplace = method(mutable, masks, generator=torch.Generator().manual_seed(3), inplace=True, **options)
+    assert inplace.inputs.data_ptr() == mutable.data_ptr()
+    assert torch.equal(inplace.inputs, fresh.inputs) and torch.equal(inplace.targets, fresh.targets)
+    with pytest.raises(ValueError, match="inplace=True is invalid: expected False for an x that requires grad"):
+        method(x.clone().requires_grad_(), masks, inplace=True, **options)

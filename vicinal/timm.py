@@ -35,10 +35,10 @@ from typing import Any, Literal, get_args
 import torch
 
 from .core._checks import check_alpha, check_batch, check_choice, check_fraction, check_positive_int, is_real
-from .core.cutmix import box_mask, sample_boxes
+from .core.cutmix import _box_mask, sample_boxes
 from .core.generators import own_generator, reseed_in_worker
-from .core.mix import mix_rows
-from .core.sampling import draw_lambda
+from .core.mix import _mix_rows
+from .core.sampling import _draw_lambda
 from .core.targets import to_soft_targets
 
 TimmMode = Literal["batch", "pair", "elem", "half"]
@@ -133,9 +133,9 @@ class Mixup:
         if self.cutmix_alpha > 0:
             cut = self._coins(self.switch_prob, units) if self.mixup_alpha > 0 else ~cut
         if self.mixup_alpha > 0:
-            lam = draw_lambda(self.mixup_alpha, (units,), gen, gen.device).double().cpu()
+            lam = _draw_lambda(self.mixup_alpha, (units,), gen, gen.device).double().cpu()
         if self.cutmix_alpha > 0:
-            lam = torch.where(cut, draw_lambda(self.cutmix_alpha, (units,), gen, gen.device).double().cpu(), lam)
+            lam = torch.where(cut, _draw_lambda(self.cutmix_alpha, (units,), gen, gen.device).double().cpu(), lam)
         lam = torch.where(mixed, lam, 1.0)
         cut &= mixed
         if not cut.any():
@@ -210,7 +210,7 @@ class Mixup:
             return (x if kept == batch_size else x[:kept]), targets[:kept]
         flip = torch.arange(batch_size - 1, -1, -1)
         lam = rows.lam[0] if self._mode == "batch" else rows.lam
-        targets = mix_rows(targets, lam.float().to(targets.device), flip.to(targets.device))[:kept]
+        targets = _mix_rows(targets, lam.float().to(targets.device), flip.to(targets.device))[:kept]
         return self._mix_inputs(x, rows, kept, flip.to(x.device)), targets
 
     def _mix_inputs(self, x: torch.Tensor, rows: MixParams, kept: int, flip: torch.Tensor) -> torch.Tensor:
@@ -223,7 +223,7 @@ class Mixup:
             mixed = x[:kept]
         elif x.is_floating_point():
             weight = blend_lam[0] if self._mode == "batch" else blend_lam
-            mixed = mix_rows(x, weight.float(), flip)
+            mixed = _mix_rows(x, weight.float(), flip)
         else:  # integer images, as timm's fast collate mixes them: in float32, rounded half to even
             shape = (kept, *([1] * (x.ndim - 1)))
             w_own, w_partner = blend_lam[:kept].float().view(shape), (1 - blend_lam[:kept]).float().view(shape)
@@ -232,7 +232,7 @@ class Mixup:
             return mixed
         if x.ndim < 3:
             raise ValueError(f"x of shape {tuple(x.shape)} is invalid for CutMix: expected (B, ..., H, W)")
-        inside = box_mask(rows.boxes[:kept], *x.shape[-2:], ndim=x.ndim)
+        inside = _box_mask(rows.boxes[:kept], *x.shape[-2:], ndim=x.ndim)
         inside &= rows.cutmix[:kept].view(kept, *([1] * (x.ndim - 1)))
         return torch.where(inside, partner, mixed)
 

@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
-    check_alpha, check_choice, check_floating, check_fraction, check_positive_int, is_integer, resolve_generator,
+    check_alpha, check_choice, check_destination, check_floating, check_fraction, check_labels, check_positive_int,
+    is_integer, resolve_generator,
 )
 from .batch import MixedBatch
-from .cutmix import box_mask, sample_boxes
-from .mix import mix_rows
-from .pairing import draw_partners
-from .sampling import draw_lambda
-from .targets import check_label_range
+from .cutmix import _draw_boxes, _paste, check_image_plane
+from .mix import _mix_rows
+from .pairing import _draw_pairing
+from .sampling import _draw_lambda
 
 # The pairings that need neither class labels nor features (a mask is no single class).
 SegmentationPairing = Literal["permutation", "flip", "roll"]
@@ -55,7 +55,7 @@ def segmentation_targets(
         raise ValueError(f"ignore_index={ignore_index!r} is invalid: expected an integer or None")
     ignored = None if ignore_index is None else masks == ignore_index
     labels = masks if ignored is None else masks.masked_fill(ignored, 0)
-    check_label_range(labels, num_classes)
+    check_labels("masks", labels, num_classes)
     targets = torch.zeros((masks.shape[0], num_classes, *masks.shape[1:]), dtype=dtype, device=masks.device)
     targets.scatter_(1, labels.long().unsqueeze(1), 1.0)
     if label_smoothing:
@@ -105,6 +105,7 @@ def _prepare(
             f"masks of shape {tuple(masks.shape)} are invalid for images of shape {tuple(x.shape)}: "
             "expected images (B, ..., H, W) and masks (B, H, W)"
         )
+    check_image_plane(*masks.shape[1:])
     if floating:
         check_floating("x", x)
     alpha = check_alpha(alpha)
@@ -113,8 +114,8 @@ def _prepare(
         masks, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing
     )
     gen = resolve_generator(generator)
-    lam = draw_lambda(alpha, (x.shape[0],) if per_sample else (), gen, x.device)
-    index = draw_partners(pairing, x.shape[0], gen, x.device, labels=None, features=None, knn_k=1)
+    lam = _draw_lambda(alpha, (x.shape[0],) if per_sample else (), gen, x.device)
+    index = _draw_pairing(pairing, x.shape[0], gen, x.device, labels=None, features=None, knn_k=1)
     return targets, lam, index, gen
 
 
@@ -138,12 +139,13 @@ def mixup_segmentation(
     or one per image (`per_sample`); draws (λ, then the partners) come from `generator`. x is never
     changed unless `inplace=True`.
     """
+    check_destination(x, inplace=inplace, out=None)
     targets, lam, index, _ = _prepare(
         x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing,
         per_sample=per_sample, pairing=pairing, generator=generator, floating=True,
     )
-    inputs = mix_rows(x, lam, index, inplace=inplace, reversed_index=pairing == "flip")
-    targets = mix_rows(targets, lam.to(targets.device), index.to(targets.device))
+    inputs = _mix_rows(x, lam, index, inplace=inplace)
+    targets = _mix_rows(targets, lam.to(targets.device), index.to(targets.device))
     return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
 
 
@@ -168,16 +170,14 @@ def cutmix_segmentation(
     One box per batch, or one per image (`per_sample`). Draws λ, the partners, then the box(es), from
     `generator`, as `cutmix` does. x is never changed unless `inplace=True`.
     """
+    check_destination(x, inplace=inplace, out=None)
     targets, lam, index, gen = _prepare(
         x, masks, alpha=alpha, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing,
         per_sample=per_sample, pairing=pairing, generator=generator, floating=False,
     )
-    height, width = masks.shape[1:]
-    boxes, kept = sample_boxes(lam, height, width, generator=gen)
-    rows = boxes.expand(x.shape[0], 4)
-    inside = box_mask(rows, height, width, ndim=x.ndim)
-    inputs = torch.where(inside, x[index], x, out=x) if inplace else torch.where(inside, x[index], x)
-    # The same box on the one-hot rows is the same paste on the masks: each pixel's target is its source's.
-    inside = box_mask(rows.to(targets.device), height, width, ndim=4)
-    targets = torch.where(inside, targets[index.to(targets.device)], targets)
+    boxes, kept = _draw_boxes(lam, *masks.shape[1:], gen)
+    inputs = _paste(x, index, boxes, inplace=inplace, out=None)
+    # The same box on the one-hot rows is the same paste on the masks: each pixel's target is its source's
+    # (the targets are new, so they are pasted in place).
+    targets = _paste(targets, index.to(targets.device), boxes.to(targets.device), inplace=True, out=None)
     return MixedBatch(inputs=inputs, targets=targets, lam=kept, index=index)

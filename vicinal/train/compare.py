@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vicinal.train.backends import Backend, train_all
 from vicinal.train.callbacks import Callback
-from vicinal.train.checkpoint import has_checkpoint, write_json
+from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
-from vicinal.train.trainer import Result, train
+from vicinal.train.trainer import Result
 
 
 @dataclass
@@ -42,20 +43,16 @@ def compare_configs(config: TrainConfig, root: Path, *, alphas: Sequence[float],
             for seed in seeds for alpha in alphas]
 
 
-def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] = ()) -> list[Result]:
-    """Train every config, in order, in this process; a config whose folder holds a checkpoint is resumed
-    (a finished run is only evaluated again)."""
-    return [train(c, resume=has_checkpoint(c.out), callbacks=callbacks) for c in configs]
-
-
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
-            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = ()) -> CompareResult:
+            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (), backend: Backend = "local",
+            address: str | None = None) -> CompareResult:
     """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
 
     ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
     model and budget. The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list
     of every run's ``final``) and report.md (mean ± std over seeds per α, learning curves, reliability
-    diagrams). ``callbacks`` observe every run.
+    diagrams). ``callbacks`` observe every run. ``backend`` and ``address`` say where the runs go (see train_all:
+    "ray" runs them as Ray tasks, side by side as the CPUs and GPUs allow); the report is written once all are in.
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
@@ -69,7 +66,8 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
     main = process_rank() == 0  # under torchrun only rank 0 holds the folder and writes
     with claimed(root, kind="compare") if main else contextlib.nullcontext():
-        runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks)
+        runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks,
+                         backend=backend, address=address)
         results = [r.final for r in runs]
         if main:
             from vicinal.train.report import write_compare_report

@@ -68,6 +68,7 @@ class TrainConfig:
     eval_every: int = 1  # evaluate on the test set every this many epochs (the last epoch always)
     test_flip: bool = False  # test predictions average the logits of each image and its mirror (flip TTA)
     test_translate: int = 0  # test predictions also average over the image shifted this many pixels (0: off)
+    tensorboard: bool = False  # also write TensorBoard event files (epoch metrics, lr, λ histogram) into the run folder
 
     def __post_init__(self) -> None:
         validate(self)
@@ -226,7 +227,7 @@ def config_from_dict(values: dict) -> TrainConfig:
 # changes only the evaluation: a finished run resumed with another one is evaluated again with it). The data set
 # may be named otherwise (a moved file, another data_dir): the checkpoint's data fingerprint must match.
 RESUME_MUTABLE = frozenset({"out", "quiet", "device", "dataset", "data_dir", "checkpoint_every",
-                            "max_nonfinite_skips", "test_flip", "test_translate"})
+                            "max_nonfinite_skips", "test_flip", "test_translate", "tensorboard"})
 
 
 def check_resumable(config: TrainConfig, stored: dict) -> None:
@@ -239,6 +240,16 @@ def check_resumable(config: TrainConfig, stored: dict) -> None:
         if new != old:
             raise ValueError(f"resume: {name}={new!r} is incompatible with the checkpoint's {name}={old!r} "
                              f"(only {sorted(RESUME_MUTABLE)} may change)")
+
+
+def require_package(module: str, *, option: str, value, extra: str):
+    """Import ``module``, which ``option=value`` needs; ValueError naming the extra to install when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise _bad(option, value, f"the {extra} package installed (pip install 'vicinal[{extra}]')") from None
 
 
 def resolve_seeds(seeds: int | Sequence[int], *, start: int = 0) -> tuple[int, ...]:

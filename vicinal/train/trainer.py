@@ -50,8 +50,12 @@ def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Call
     the folder is locked while the run holds it (see rundir.claimed). Under torchrun (RANK/WORLD_SIZE set) the run
     is data-parallel (DDP) and only rank 0 writes files.
     SIGTERM/SIGINT finish the current step, save a checkpoint and raise TrainingInterrupted.
-    ``callbacks`` observe the run (see Callback).
+    ``callbacks`` observe the run (see Callback); ``config.tensorboard`` adds a TensorBoardLogger to them.
     """
+    if config.tensorboard:
+        from vicinal.train.tensorboard import TensorBoardLogger  # lazy: tensorboard is an optional package
+
+        callbacks = (*callbacks, TensorBoardLogger())
     device = resolve_device(config.device)
     ctx = dist_.setup(device.type)
     if ctx.enabled and device.type == "cuda":
