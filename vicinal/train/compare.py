@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from vicinal.train.callbacks import Callback
 from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
-from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
+from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
 from vicinal.train.trainer import Result
 
 
@@ -55,19 +56,22 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
-    the same call continues an interrupted comparison, or reports fewer seeds of it.
+    the same call continues an interrupted comparison, or reports fewer seeds of it. The folder is claimed as a
+    run's is (``rundir.claimed``): a new, empty or vicinal compare folder, locked while the comparison runs.
     """
     alphas = _check_alphas(alphas if alphas is not None else (0.0, config.alpha))
     seeds = resolve_seeds(seeds, start=config.seed)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
-    runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks,
-                     backend=backend, address=address)
-    results = [r.final for r in runs]
-    if process_rank() == 0:  # under torchrun only rank 0 writes
-        from vicinal.train.report import write_compare_report
+    main = process_rank() == 0  # under torchrun only rank 0 holds the folder and writes
+    with claimed(root, kind="compare") if main else contextlib.nullcontext():
+        runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks,
+                         backend=backend, address=address)
+        results = [r.final for r in runs]
+        if main:
+            from vicinal.train.report import write_compare_report
 
-        write_json(root / RESULTS_NAME, results)
-        write_compare_report(root, runs)
+            write_json(root / RESULTS_NAME, results)
+            write_compare_report(root, runs)
     return CompareResult(root, root / REPORT_NAME, results, runs)

@@ -169,14 +169,22 @@ def validate(config: TrainConfig) -> None:
         import torch
 
         try:
-            torch.device(c.device)
+            kind = torch.device(c.device).type
         except (RuntimeError, ValueError):
-            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
+            kind = None
+        if kind not in ("cpu", "cuda", "mps"):  # the devices the trainer runs on (not meta, xpu, ...)
+            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps")
     _check_int("threads", c.threads, low=0)
     check_choice("precision", c.precision, get_args(Precision))
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
+    for f in dataclasses.fields(c):  # the switches and the paths, which no check above reads
+        value = getattr(c, f.name)
+        if f.type == "bool" and not isinstance(value, bool):
+            raise _bad(f.name, value, "True or False")
+        if f.type == "str | None" and value is not None and not isinstance(value, str):
+            raise _bad(f.name, value, "a path or None")
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are
@@ -216,9 +224,10 @@ def config_from_dict(values: dict) -> TrainConfig:
 
 
 # Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation
-# changes only the evaluation: a finished run resumed with another one is evaluated again with it).
-RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
-                            "test_flip", "test_translate", "tensorboard"})
+# changes only the evaluation: a finished run resumed with another one is evaluated again with it). The data set
+# may be named otherwise (a moved file, another data_dir): the checkpoint's data fingerprint must match.
+RESUME_MUTABLE = frozenset({"out", "quiet", "device", "dataset", "data_dir", "checkpoint_every",
+                            "max_nonfinite_skips", "test_flip", "test_translate", "tensorboard"})
 
 
 def check_resumable(config: TrainConfig, stored: dict) -> None:

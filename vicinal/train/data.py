@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
 
 from vicinal.train.config import TrainConfig
 from vicinal.train.distributed import DistContext
-from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
+from vicinal.data import Dataset, TensorLoader, corrupt_labels
 from vicinal.data.loader import derive_seed
+from vicinal.train.digest import digest
 from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
@@ -55,6 +57,32 @@ def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
     return state, noisy, mask
 
 
+def data_record(dataset: Dataset) -> dict:
+    """What identifies a run's data: ``source``, the absolute path it was read from (the data set's ``source``, or
+    name, where that is no file or folder), and ``fingerprint``, the SHA-256 of the loaded splits, class count and
+    kind."""
+    source = os.path.abspath(dataset.source) if dataset.source and os.path.exists(dataset.source) else \
+        dataset.source or dataset.name
+    fingerprint = digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
+                          dataset.kind])
+    return dict(source=source, fingerprint=fingerprint)
+
+
+def absolute_dataset(name: str, source: str) -> str:
+    """``name`` with the path of its ``csv:`` or ``npz:`` file, read from ``source`` (the Dataset's), made absolute:
+    the run reads the same file when it is resumed from another folder. Other names are returned as they are."""
+    spec = name[4:]
+    if not name.startswith(("csv:", "npz:")) or not os.path.isfile(source):
+        return name
+    if spec.startswith(source):
+        rest = spec[len(source):]  # csv's :LABEL_COLUMN
+    elif os.path.normpath(spec) == os.path.normpath(source):
+        rest = ""
+    else:
+        return name
+    return name[:4] + os.path.abspath(source) + rest
+
+
 def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,
                  channels_last: bool, corruption_state: torch.Tensor | None = None) -> RunData:
     """Take ``config``'s seeded subsets of ``dataset``, corrupt labels, and build the loaders on ``device``.
@@ -81,8 +109,7 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
         if getattr(c, name) and not image:
             raise ValueError(f"{name}={getattr(c, name)!r} is invalid for {c.dataset!r}: test-time augmentation "
                              f"needs image data")
-    augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
-        c.augment_crop or c.augment_flip) else None
+    augment = ds.augmentation(crop_padding=c.augment_crop, flip=c.augment_flip) if image else None
     norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=channels_last)
     train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
                          seed=derive_seed(c.seed, "loader"), rank=ctx.rank, world_size=ctx.world_size, **norm)

@@ -15,15 +15,15 @@ from vicinal.data import load_dataset
 from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
-from vicinal.train.checkpoint import CHECKPOINT_NAME, restore, save_checkpoint, snapshot, start_state
+from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import RunData, prepare_data
+from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
     autocast_dtype, determinism, make_generator, resolve_device, threads, use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
-from vicinal.train.rundir import default_run_dir, rewrite_metrics, write_config, write_results
+from vicinal.train.rundir import claimed, default_run_dir, rewrite_metrics, write_config, write_results
 from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import StepOutput, build_mixer, vicinal_step
@@ -45,8 +45,10 @@ def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Call
     """Train ``config.model`` on ``config.dataset`` as configured; write the run folder; return the Result.
 
     ``resume=True`` continues the run in ``config.out`` from its checkpoint (same final weights as an
-    uninterrupted run); a missing or foreign folder, or an incompatible config, raises ValueError.
-    Under torchrun (RANK/WORLD_SIZE set) the run is data-parallel (DDP) and only rank 0 writes files.
+    uninterrupted run); a missing or foreign folder, a damaged checkpoint, an incompatible config or other data
+    raise ValueError. A new run needs a new or empty folder (or a vicinal run folder without a checkpoint), and
+    the folder is locked while the run holds it (see rundir.claimed). Under torchrun (RANK/WORLD_SIZE set) the run
+    is data-parallel (DDP) and only rank 0 writes files.
     SIGTERM/SIGINT finish the current step, save a checkpoint and raise TrainingInterrupted.
     ``callbacks`` observe the run (see Callback); ``config.tensorboard`` adds a TensorBoardLogger to them.
     """
@@ -60,11 +62,12 @@ def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Call
         device = torch.device("cuda", ctx.local_rank)
     cuda = [device.index or 0] if device.type == "cuda" else []
     try:
+        run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
         # fork_rng: the caller's global RNG is left alone
-        with threads(config.threads), determinism(config.deterministic, config.seed), \
-                torch.random.fork_rng(devices=cuda):
+        with claimed(run_dir, resume=resume, ctx=ctx), threads(config.threads), \
+                determinism(config.deterministic, config.seed), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(derive_seed(config.seed, "global", ctx.rank))  # dropout: differs by rank
-            result = TrainingRun(config, device, ctx, resume=resume, callbacks=callbacks).fit()
+            result = TrainingRun(config, device, ctx, run_dir, resume=resume, callbacks=callbacks).fit()
     except BaseException:
         if ctx.initialized_here and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -78,11 +81,10 @@ def build_run_model(config: TrainConfig, data: RunData, device: torch.device) ->
     format."""
     from vicinal.models import build_model
 
-    shape = dict(in_features=data.input_shape[0]) if data.kind == "tabular" else dict(
-        in_channels=data.input_shape[0], image_size=data.input_shape[-1])
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(derive_seed(config.seed, "model"))
-        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout, **shape)
+        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout,
+                            input_shape=data.input_shape)
     model = model.to(device)
     return model.to(memory_format=torch.channels_last) if data.channels_last else model
 
@@ -110,13 +112,18 @@ def _manifold_layers(config: TrainConfig, model: nn.Module, prefix: str) -> tupl
 class TrainingRun:
     """One run's parts (data, model, optimizer, schedule, mixing object, generators, progress) and its loop."""
 
-    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, *, resume: bool,
-                 callbacks: Sequence[Callback] = ()) -> None:
-        c = self.config = config
-        self.device, self.ctx, self.callbacks = device, ctx, tuple(callbacks)
-        self.run_dir = Path(dist_.broadcast_object(str(c.out or default_run_dir(c)), ctx))
-        state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
-        dataset = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
+                 resume: bool, callbacks: Sequence[Callback] = ()) -> None:
+        from vicinal.models import check_fits
+
+        self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, tuple(callbacks)
+        state = start_state(run_dir, config, resume=resume, world_size=ctx.world_size)
+        dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
+        self.data_record = data_record(dataset)
+        if state:
+            check_same_data(state, self.data_record)
+        c = self.config = config.replace(dataset=absolute_dataset(config.dataset, dataset.source))
+        check_fits(c.model, dataset.input_shape, num_classes=dataset.num_classes, dropout=c.dropout)  # before building
         self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
         self.data = prepare_data(c, dataset, device=device, ctx=ctx,
                                  channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind),
@@ -131,7 +138,7 @@ class TrainingRun:
         self.progress = Progress()
         if state:
             restore(self, state)
-        self.resumed = state is not None
+        self.resumed = self.checkpointed = state is not None  # checkpointed: a checkpoint of this run exists
         self.net, prefix = _distributed(self.model, ctx, device)
         self.manifold_layers = _manifold_layers(c, self.model, prefix)
         self.last_eval: dict | None = None
@@ -160,7 +167,8 @@ class TrainingRun:
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
             if nonfinite:
-                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips, run_dir=self.run_dir)
+                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips,
+                                 kept=self.run_dir / CHECKPOINT_NAME if self.checkpointed else None)
             else:
                 out.loss.backward()
                 self.optimizer.step()
@@ -194,6 +202,7 @@ class TrainingRun:
         state = snapshot(self)  # every rank takes part in gathering the loader states
         if self.ctx.is_main:
             save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+        self.checkpointed = True
 
     def _end_epoch(self) -> None:
         p = self.progress
