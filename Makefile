@@ -8,14 +8,22 @@ PY     := $(VENV)/bin/python
 # The CPU build of torch; a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 
-.PHONY: demo test install data bench clean
+.PHONY: demo test install install-dev data bench clean
 
+# install: vicinal and the CPU torch, all the demo needs; install-dev: also the test tools and the optional
+# extras the tests cover (Ray, Lightning, TensorBoard, timm), which the demo's set-up time does without.
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,lightning,ray,tensorboard]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps timm==1.0.29  # its mixup.py, the reference of the timm tests
 	touch $@
 
 # Fashion-MNIST, which the demo and the tests read: Debian's package when vicinal finds no copy and apt is
@@ -32,7 +40,7 @@ data: install
 demo: install data
 	$(PY) -m vicinal compare --preset main --seeds 3
 
-test: install data
+test: install-dev data
 	$(PY) -m pytest -q
 
 bench: install

@@ -1,5 +1,7 @@
 """Tests of cutmix() (Yun et al., arXiv 1905.04899): pasted pixels, the corrected λ, options and errors."""
 
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -103,11 +105,45 @@ def test_same_seed_same_boxes():
 
 def test_cutmix_errors():
     y = torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match="cutmix needs inputs of shape \\(B, ..., H, W\\), got \\(4, 8\\)"):
+    with pytest.raises(ValueError, match="x.shape=\\(4, 8\\) is invalid: expected \\(B, ..., H, W\\) for cutmix"):
         cutmix(torch.zeros(4, 8), y, alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="alpha must be a finite number >= 0, got -2"):
+    with pytest.raises(ValueError, match="alpha=-2 is invalid: expected a finite number >= 0"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=-2, num_classes=2)
-    with pytest.raises(ValueError, match="same batch size"):
+    message = re.escape("y.shape=(4,) is invalid: expected the batch size of x.shape=(3, 1, 4, 4)")
+    with pytest.raises(ValueError, match=message):
         cutmix(torch.zeros(3, 1, 4, 4), y, alpha=1.0, num_classes=2)
-    with pytest.raises(ValueError, match="need num_classes"):
+    with pytest.raises(ValueError, match="num_classes=None is invalid: expected the number of classes"):
         cutmix(torch.zeros(4, 1, 4, 4), y, alpha=1.0)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_an_empty_image_plane_is_refused(per_sample):
+    message = re.escape("(height, width)=(0, 0) is invalid: expected an image plane of at least 1x1")
+    with pytest.raises(ValueError, match=message):
+        cutmix(torch.zeros(4, 3, 0, 0), torch.zeros(4, dtype=torch.long), alpha=1.0, num_classes=2,
+               per_sample=per_sample)
+
+
+def test_sample_boxes_checks_its_inputs():
+    with pytest.raises(ValueError, match="\\(height, width\\)=\\(0, 5\\) is invalid"):
+        sample_boxes(torch.full((3,), 0.5), 0, 5, generator=gen())
+    message = re.escape("(lam.min(), lam.max())=(0.5, 1.5) is invalid: expected values in [0, 1]")
+    with pytest.raises(ValueError, match=message):
+        sample_boxes(torch.tensor([0.5, 1.5]), 4, 4, generator=gen())
+    with pytest.raises(ValueError, match="generator=None is invalid"):
+        sample_boxes(torch.full((3,), 0.5), 4, 4, generator=None)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_gradients_flow_through_the_paste(per_sample):
+    x, y = images((5, 2, 6, 6))
+    x.requires_grad_(True)
+    out = cutmix(x, y, alpha=1.0, num_classes=4, per_sample=per_sample, generator=gen(4))
+    assert torch.equal(out.inputs.detach(), cutmix(x.detach(), y, alpha=1.0, num_classes=4, per_sample=per_sample,
+                                                   generator=gen(4)).inputs)
+    weights = torch.randn(x.shape, generator=gen(5))
+    (out.inputs * weights).sum().backward()
+    # The paste by hand: each output pixel is the image's own or its partner's, so the gradient routes back there.
+    pasted = from_partner(x.detach(), out).unsqueeze(1).expand_as(x)
+    expected = torch.where(pasted, 0.0, weights).index_add(0, out.index, torch.where(pasted, weights, 0.0))
+    torch.testing.assert_close(x.grad, expected)

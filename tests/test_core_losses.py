@@ -1,6 +1,7 @@
 """Tests of to_soft_targets, soft_cross_entropy and mixup_cross_entropy (arXiv 1710.09412)."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -72,13 +73,16 @@ def test_to_soft_targets():
 @pytest.mark.parametrize(
     "y, kwargs, message",
     [
-        (torch.tensor([0, 3]), dict(num_classes=3), "labels must lie in \\[0, 3\\) for num_classes=3, got range \\[0, 3\\]"),
-        (torch.tensor([0, 1]), dict(), "need num_classes \\(got None\\)"),
-        (torch.tensor([0, 1]), dict(num_classes=0), "num_classes must be an integer >= 1, got 0"),
-        (torch.tensor([0.0, 1.0]), dict(num_classes=2), "class indices must be an integer tensor"),
-        (torch.ones(2, 3), dict(num_classes=2), "soft targets must have shape \\(B, 2\\)"),
-        (torch.tensor([True, False]), dict(num_classes=2), "got dtype torch.bool"),
-        (torch.tensor([0, 1]), dict(num_classes=2, label_smoothing=1.5), "label_smoothing must be a number in \\[0, 1\\)"),
+        (torch.tensor([0, 3]), dict(num_classes=3),
+         re.escape("(y.min(), y.max())=(0, 3) is invalid: expected labels in [0, 3) for num_classes=3")),
+        (torch.tensor([0, 1]), dict(), "num_classes=None is invalid: expected the number of classes"),
+        (torch.tensor([0, 1]), dict(num_classes=0), "num_classes=0 is invalid: expected an integer >= 1"),
+        (torch.tensor([0.0, 1.0]), dict(num_classes=2),
+         "y.shape=\\(2,\\) is invalid: .*class indices must be an integer tensor"),
+        (torch.ones(2, 3), dict(num_classes=2), "y.shape=\\(2, 3\\) is invalid: expected \\(B, 2\\) for num_classes=2"),
+        (torch.tensor([True, False]), dict(num_classes=2), "y.dtype=torch.bool is invalid"),
+        (torch.tensor([0, 1]), dict(num_classes=2, label_smoothing=1.5),
+         re.escape("label_smoothing=1.5 is invalid: expected a number in [0, 1)")),
     ],
 )
 def test_to_soft_targets_errors(y, kwargs, message):
@@ -88,14 +92,49 @@ def test_to_soft_targets_errors(y, kwargs, message):
 
 def test_loss_errors():
     logits = torch.zeros(4, 3)
-    with pytest.raises(ValueError, match="both have shape \\(B, C\\), got \\(4, 3\\) and \\(4, 2\\)"):
+    with pytest.raises(ValueError, match="targets.shape=\\(4, 2\\) is invalid: expected logits.shape=\\(4, 3\\)"):
         soft_cross_entropy(logits, torch.zeros(4, 2))
     y = torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match="y_b must be class indices of shape \\(4,\\)"):
+    with pytest.raises(ValueError, match="y_b.shape=\\(3,\\) is invalid: expected \\(4,\\)"):
         mixup_cross_entropy(logits, y, y[:3], 0.5)
-    with pytest.raises(ValueError, match="y_a must be class indices"):
+    with pytest.raises(ValueError, match="y_a.dtype=torch.float32 is invalid: expected an integer dtype"):
         mixup_cross_entropy(logits, y.float(), y, 0.5)
-    with pytest.raises(ValueError, match="lam must be a scalar or of shape \\(4,\\)"):
+    with pytest.raises(ValueError, match="lam.shape=\\(3,\\) is invalid: expected \\(\\) or \\(4,\\)"):
         mixup_cross_entropy(logits, y, y, torch.ones(3))
-    with pytest.raises(ValueError, match="label_smoothing must be a number in \\[0, 1\\), got nan"):
+    with pytest.raises(ValueError, match="label_smoothing=nan is invalid: expected a number in \\[0, 1\\)"):
         mixup_cross_entropy(logits, y, y, 0.5, label_smoothing=math.nan)
+
+
+@pytest.mark.parametrize("lam", [math.nan, 5.0, -0.1, torch.tensor(math.nan), torch.tensor([0.5, 0.5, 2.0, 0.5])])
+def test_mixup_cross_entropy_refuses_lambda_outside_zero_one(lam):
+    y = torch.arange(4) % 3
+    with pytest.raises(ValueError, match="is invalid: expected (a number|values) in \\[0, 1\\]"):
+        mixup_cross_entropy(torch.zeros(4, 3), y, y, lam)
+    with pytest.raises(ValueError, match="type\\(lam\\)=<class 'str'> is invalid"):
+        mixup_cross_entropy(torch.zeros(4, 3), y, y, "0.5")
+
+
+@pytest.mark.parametrize("bad, name, got", [(5, "y_a", "\\(0, 5\\)"), (-1, "y_b", "\\(-1, 2\\)")])
+def test_mixup_cross_entropy_refuses_labels_out_of_range(bad, name, got):
+    y = torch.tensor([0, 1, 2, 0])
+    wrong = y.clone()
+    wrong[3] = bad
+    y_a, y_b = (wrong, y) if name == "y_a" else (y, wrong)
+    message = f"\\({name}.min\\(\\), {name}.max\\(\\)\\)={got} is invalid: expected labels in \\[0, 3\\)"
+    with pytest.raises(ValueError, match=message):
+        mixup_cross_entropy(torch.zeros(4, 3), y_a, y_b, 0.5)
+
+
+@pytest.mark.parametrize("row", [[math.nan, 0.5], [17.5, 17.5], [2.0, -1.0]])
+def test_to_soft_targets_refuses_rows_that_are_no_probabilities(row):
+    with pytest.raises(ValueError, match="y\\[1\\]\\.(sum|min)\\(\\)=.* is invalid: expected .*rows of probabilities"):
+        to_soft_targets(torch.tensor([[0.5, 0.5], row]))
+
+
+def test_losses_refuse_what_is_no_tensor():
+    with pytest.raises(ValueError, match="type\\(logits\\)=<class 'list'> is invalid: expected a torch.Tensor"):
+        soft_cross_entropy([[0.0, 1.0]], torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="targets.dtype=torch.int64 is invalid: expected a floating-point dtype"):
+        soft_cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="type\\(y_a\\)=<class 'list'> is invalid"):
+        mixup_cross_entropy(torch.zeros(2, 3), [0, 1], torch.zeros(2, dtype=torch.long), 0.5)

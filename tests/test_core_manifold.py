@@ -1,5 +1,7 @@
 """Tests of manifold_mixup() (Verma et al., arXiv 1806.05236): the chosen layer's output is mixed, nothing else."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -72,16 +74,17 @@ def test_alpha_zero_gives_the_plain_forward():
 def test_manifold_mixup_errors():
     model = small_model()
     x, y = torch.randn(4, 12), torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match="unknown layer name\\(s\\) \\['9'\\]"):
+    message = re.escape("layers=('9',) is invalid: expected names from model.named_modules(); unknown: ['9']")
+    with pytest.raises(ValueError, match=message):
         manifold_mixup(model, x, y, alpha=1.0, layers=["9"], num_classes=3)
-    with pytest.raises(ValueError, match="at least one submodule"):
+    with pytest.raises(ValueError, match="layers=\\(\\) is invalid: expected at least one submodule name"):
         manifold_mixup(model, x, y, alpha=1.0, layers=[], num_classes=3)
     bare = nn.Sequential(nn.Linear(12, 3))
-    with pytest.raises(ValueError, match="no `mixup_layers` attribute"):
+    with pytest.raises(ValueError, match="layers=None is invalid: .*the model has no `mixup_layers` attribute"):
         manifold_mixup(bare, x, y, alpha=1.0, num_classes=3)
-    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="alpha=-1.0 is invalid: expected a finite number >= 0"):
         manifold_mixup(model, x, y, alpha=-1.0, num_classes=3)
-    with pytest.raises(ValueError, match="model must be a torch.nn.Module"):
+    with pytest.raises(ValueError, match="type\\(model\\)=<class 'function'> is invalid: expected a torch.nn.Module"):
         manifold_mixup(lambda t: t, x, y, alpha=1.0, layers=["0"], num_classes=3)
     class Unused(nn.Module):
         def __init__(self):
@@ -92,5 +95,5 @@ def test_manifold_mixup_errors():
             return self.used(t)
 
     unused = Unused()
-    with pytest.raises(ValueError, match="layer 'spare' ran 0 times"):
+    with pytest.raises(ValueError, match="runs of layer 'spare' in one forward pass=0 is invalid: expected exactly 1"):
         manifold_mixup(unused, x, y, alpha=1.0, layers=["spare"], num_classes=3)

@@ -1,7 +1,9 @@
 """Tests of the Mixup callable: options, switches, DataLoader collate, state_dict (arXiv 1710.09412, 1905.04899)."""
 
 import io
+import math
 import pickle
+import re
 
 import pytest
 import torch
@@ -97,24 +99,24 @@ def test_state_dict_round_trip_with_weights_only_load():
     assert restored.enabled
     again = restored(x, y)
     assert torch.equal(again.inputs, expected.inputs) and torch.equal(again.index, expected.index)
-    with pytest.raises(ValueError, match="state_dict has the keys \\['enabled', 'generator'\\], got \\['rng'\\]"):
+    with pytest.raises(ValueError, match="keys of state=\\['rng'\\] is invalid: expected \\['enabled', 'generator'\\]"):
         restored.load_state_dict({"rng": torch.zeros(1)})
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(alpha=-1), "alpha must be a finite number >= 0, got -1"),
-        (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha must be a finite number >= 0, got nan"),
-        (dict(alpha=1, mode="mixer"), "mode='mixer' is invalid"),
-        (dict(alpha=1, prob=1.5), "prob must be a number in \\[0, 1\\], got 1.5"),
-        (dict(alpha=1, switch_prob=-0.1), "switch_prob must be a number in \\[0, 1\\], got -0.1"),
-        (dict(alpha=1, pairing="nearest"), "pairing='nearest' is invalid"),
-        (dict(alpha=1, mix="all"), "mix='all' is invalid"),
-        (dict(alpha=1, label_smoothing=1), "label_smoothing must be a number in \\[0, 1\\), got 1"),
-        (dict(alpha=1, knn_k=0), "knn_k must be an integer >= 1, got 0"),
-        (dict(alpha=1, num_classes=0), "num_classes must be an integer >= 1, got 0"),
-        (dict(alpha=1, seed=1, generator=torch.Generator()), "either seed or generator"),
+        (dict(alpha=-1), "alpha=-1 is invalid: expected a finite number >= 0"),
+        (dict(alpha=1, cutmix_alpha=float("nan")), "cutmix_alpha=nan is invalid: expected a finite number >= 0"),
+        (dict(alpha=1, mode="mixer"), "mode='mixer' is invalid: expected one of 'mixup', 'cutmix'"),
+        (dict(alpha=1, prob=1.5), "prob=1.5 is invalid: expected a number in \\[0, 1\\]"),
+        (dict(alpha=1, switch_prob=-0.1), "switch_prob=-0.1 is invalid: expected a number in \\[0, 1\\]"),
+        (dict(alpha=1, pairing="nearest"), "pairing='nearest' is invalid: expected one of 'permutation'"),
+        (dict(alpha=1, mix="all"), "mix='all' is invalid: expected one of 'both', 'inputs', 'labels'"),
+        (dict(alpha=1, label_smoothing=1), "label_smoothing=1 is invalid: expected a number in \\[0, 1\\)"),
+        (dict(alpha=1, knn_k=0), "knn_k=0 is invalid: expected an integer >= 1"),
+        (dict(alpha=1, num_classes=0), "num_classes=0 is invalid: expected an integer >= 1"),
+        (dict(alpha=1, seed=1, generator=torch.Generator()), "seed=1 is invalid: .*give either seed or generator"),
     ],
 )
 def test_constructor_errors(kwargs, message):
@@ -125,11 +127,12 @@ def test_constructor_errors(kwargs, message):
 def test_call_errors():
     x, y = data()
     mixer = Mixup(alpha=1.0, num_classes=4, seed=0)
-    with pytest.raises(ValueError, match="call mixer\\(x, y\\)"):
+    with pytest.raises(ValueError, match="y=None is invalid: expected labels: call mixer\\(x, y\\)"):
         mixer(x)
-    with pytest.raises(ValueError, match="same batch size"):
+    message = re.escape("y.shape=(3,) is invalid: expected the batch size of x.shape=(8, 1, 6, 6)")
+    with pytest.raises(ValueError, match=message):
         mixer(x, y[:3])
-    with pytest.raises(ValueError, match="labels must lie in \\[0, 4\\)"):
+    with pytest.raises(ValueError, match=re.escape("(y.min(), y.max())=(4, 7) is invalid: expected labels in [0, 4)")):
         mixer(x, y + 4)
 
 
@@ -138,6 +141,54 @@ def test_pickled_mixer_continues_the_same_stream():
     mixer = Mixup(alpha=1.0, num_classes=4, seed=2)
     copy = pickle.loads(pickle.dumps(mixer))
     assert torch.equal(mixer(x, y).inputs, copy(x, y).inputs)
+
+
+@pytest.mark.parametrize("seed", [1.5, "a", 2**64, True])
+def test_seed_must_be_an_integer_torch_accepts(seed):
+    with pytest.raises(ValueError, match="seed=.* is invalid: expected an integer in \\[-2\\*\\*63, 2\\*\\*64\\)"):
+        Mixup(alpha=1.0, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        ("garbage", "type\\(state\\)=<class 'str'> is invalid: expected a dict"),
+        (dict(generator=torch.zeros(5056, dtype=torch.uint8), enabled=torch.tensor(True)),
+         "state\\['generator'\\]=.* is invalid"),
+        (dict(generator="abc", enabled=torch.tensor(True)), "state\\['generator'\\]=<class 'str'> is invalid"),
+        (dict(generator=torch.zeros(3), enabled=torch.tensor(True)), "state\\['generator'\\]=.* is invalid"),
+        (dict(generator=None, enabled=torch.ones(3, dtype=torch.bool)), "state\\['enabled'\\]=.* is invalid"),
+        (dict(generator=None, enabled=1), "state\\['enabled'\\]=1 is invalid: expected a bool tensor of one element"),
+    ],
+)
+def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(state, message):
+    x, y = data()
+    mixer, twin = Mixup(alpha=1.0, num_classes=4, seed=8), Mixup(alpha=1.0, num_classes=4, seed=8)
+    if isinstance(state, dict) and state["generator"] is None:
+        state["generator"] = mixer.generator.get_state()
+    with pytest.raises(ValueError, match=message):
+        mixer.load_state_dict(state)
+    assert mixer.enabled and torch.equal(mixer(x, y).inputs, twin(x, y).inputs)
+
+
+def test_options_are_read_only_and_enabled_is_the_switch():
+    mixer = Mixup(alpha=0.4, num_classes=4, seed=0)
+    with pytest.raises(AttributeError):
+        mixer.alpha = -1.0
+    mixer.enabled = False
+    assert mixer.alpha == 0.4 and mixer(*data()).lam.item() == 1.0
+
+
+def test_each_call_checks_its_batch_for_every_mode_it_may_use():
+    x, y = data()
+    mixer = Mixup(alpha=1.0, mode="cutmix", switch_prob=0.5, num_classes=4, seed=0)  # mixup on half the batches
+    for _ in range(10):  # refused on every call, not only when mixup is drawn
+        with pytest.raises(ValueError, match="x.dtype=torch.uint8 is invalid: expected a floating-point dtype"):
+            mixer(x.to(torch.uint8), y)
+    soft = torch.full((8, 4), 0.25)
+    soft[2] = math.nan
+    with pytest.raises(ValueError, match=re.escape("y[2].sum()=nan is invalid: expected 1 (within 0.001)")):
+        Mixup(alpha=1.0, num_classes=4, seed=0, enabled=False)(x, soft)
 
 
 def test_manifold_uses_the_mixers_options_generator_and_switches():

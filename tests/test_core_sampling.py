@@ -1,10 +1,12 @@
 """Tests of the λ sampler and the pairings of vicinal.core (arXiv 1710.09412)."""
 
 import math
+import re
 
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +25,52 @@ def test_lambda_matches_beta_moments(alpha):
     assert lam.mean().item() == pytest.approx(0.5, abs=0.01)
     assert lam.var().item() == pytest.approx(variance, abs=0.004)
     assert 0 <= lam.min() and lam.max() <= 1
+
+
+def distance_to_beta_cdf(lam: torch.Tensor, alpha: float) -> float:
+    """sup |F_n − F| of λ against the exact Beta(α, α) CDF, over points λ's float32 values resolve.
+
+    The points are quantiles of Beta(α, α) and fixed points near 0, ½ and 1, clipped to [1e-38, 1 − 1e-6]:
+    below and above that float32 rounds λ to 0 or 1 (Beta(α, α) at tiny α has atoms there in float32).
+    """
+    beta = stats.beta(alpha, alpha)
+    fixed = [1e-38, 1e-30, 1e-20, 1e-10, 1e-5, 1e-3, 0.1, 0.3, 0.5, 0.7, 0.9, 1 - 1e-3, 1 - 1e-5]
+    points = np.clip(np.concatenate([fixed, beta.ppf(np.linspace(0.02, 0.98, 49))]), 1e-38, 1 - 1e-6)
+    sample = np.sort(lam.double().numpy())
+    empirical = np.searchsorted(sample, points, side="right") / sample.size
+    return float(np.max(np.abs(empirical - beta.cdf(points))))
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-10, 1e-4, 0.01, 0.2, 1.0, 8.0, 1e4, 1e8])
+def test_lambda_follows_the_exact_beta_law_at_every_alpha(alpha):
+    lam = sample_lambda(alpha, size=20_000, generator=gen(1))
+    assert 0 <= lam.min() and lam.max() <= 1
+    # Dvoretzky–Kiefer–Wolfowitz: P(sup |F_n − F| > 0.015) <= 2·exp(−2·20000·0.015²) ≈ 2.5e-4.
+    assert distance_to_beta_cdf(lam, alpha) < 0.015
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-20])
+def test_tiny_alpha_gives_the_ends_with_probability_one_half(alpha):
+    lam = sample_lambda(alpha, size=20_000, generator=gen(2))
+    assert ((lam == 0) | (lam == 1)).all()
+    assert (lam == 1).float().mean().item() == pytest.approx(0.5, abs=0.015)
+    assert sample_lambda(alpha, generator=gen(3)).item() in (0.0, 1.0)
+
+
+@pytest.mark.parametrize("alpha", [1e20, 1e100, 1e308, 1.7976931348623157e308])
+def test_huge_alpha_gives_one_half(alpha):
+    # The standard deviation 1/(2·√(2α+1)) is far below float32's spacing at ½.
+    assert (sample_lambda(alpha, size=1000, generator=gen(4)) == 0.5).all()
+    assert sample_lambda(alpha, generator=gen(5)).item() == 0.5
+
+
+@pytest.mark.parametrize("alpha", [1e-300, 1e-4, 0.3, 1.0, 8.0, 1e8, 1e308])
+def test_one_lambda_equals_the_same_draw_as_a_tensor(alpha):
+    # One λ is computed with Python floats, a shape (1,) in float64 tensors: the same draws must give the same λ.
+    g_one, g_many = gen(5), gen(5)
+    one = [sample_lambda(alpha, generator=g_one).item() for _ in range(20)]
+    many = [sample_lambda(alpha, size=1, generator=g_many).item() for _ in range(20)]
+    assert one == many
 
 
 def test_lambda_is_float32_with_the_requested_shape_and_device():
@@ -56,7 +104,7 @@ def test_lambda_does_not_touch_the_global_rng():
 
 @pytest.mark.parametrize("alpha", [-0.1, math.nan, math.inf, "1", None, True])
 def test_bad_alpha_is_refused(alpha):
-    with pytest.raises(ValueError, match="alpha must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=f"alpha={re.escape(repr(alpha))} is invalid: expected a finite number >= 0"):
         sample_lambda(alpha)
 
 
@@ -67,7 +115,7 @@ def test_numpy_scalars_are_numbers():
 
 
 def test_bad_size_is_refused():
-    with pytest.raises(ValueError, match="size must be"):
+    with pytest.raises(ValueError, match="size=\\(-1,\\) is invalid: expected an int or a sequence of ints >= 0"):
         sample_lambda(1.0, size=(-1,))
 
 
@@ -146,13 +194,25 @@ def test_batch_of_one_pairs_with_itself():
 
 
 def test_pairing_errors():
-    with pytest.raises(ValueError, match="pairing='random' is invalid"):
+    with pytest.raises(ValueError, match="pairing='random' is invalid: expected one of 'permutation', 'flip'"):
         sample_pairing("random", batch_size=3)
-    with pytest.raises(ValueError, match="knn_k must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="knn_k=0 is invalid: expected an integer >= 1"):
         sample_pairing("knn", batch_size=3, features=torch.ones(3, 2), knn_k=0)
-    with pytest.raises(ValueError, match="needs class labels of shape \\(3,\\)"):
+    message = re.escape("labels=None is invalid: expected class labels of shape (3,) for pairing='same_class'")
+    with pytest.raises(ValueError, match=message):
         sample_pairing("same_class", batch_size=3)
-    with pytest.raises(ValueError, match="needs features with batch size 3"):
+    with pytest.raises(ValueError, match="features.shape=\\(2, 2\\) is invalid: expected batch size 3 first"):
         sample_pairing("knn", batch_size=3, features=torch.ones(2, 2))
-    with pytest.raises(ValueError, match="generator must be a torch.Generator"):
+    with pytest.raises(ValueError, match="generator=0 is invalid: expected a torch.Generator or None"):
         sample_pairing("permutation", batch_size=3, generator=0)
+
+
+def test_samplers_refuse_what_torch_would_trip_on():
+    with pytest.raises(ValueError, match="labels.dtype=torch.float32 is invalid: expected an integer dtype"):
+        sample_pairing("same_class", batch_size=3, labels=torch.tensor([0.0, 1.0, 0.0]))
+    with pytest.raises(ValueError, match="size=2.0 is invalid: expected an int or a sequence of ints >= 0"):
+        sample_lambda(1.0, size=2.0)
+    with pytest.raises(ValueError, match="device='nowhere' is invalid: expected a torch.device"):
+        sample_lambda(1.0, device="nowhere")
+    with pytest.raises(ValueError, match="batch_size=3.0 is invalid: expected an integer >= 0"):
+        sample_pairing("permutation", batch_size=3.0)

@@ -21,13 +21,13 @@ def _npz(path, x_train, x_test, **extra):
 
 RNG = np.random.default_rng(2)
 KINDS = {  # name: (arrays, the model "auto" resolves to, one example's shape)
-    "sequences (N, T)": (dict(x_train=RNG.normal(size=(192, 40)), x_test=RNG.normal(size=(64, 40)),
+    "sequences (N, T)": (dict(x_train=RNG.normal(size=(256, 40)), x_test=RNG.normal(size=(64, 40)),
                               kind="sequence"), "cnn1d", (1, 40)),
-    "vectors (N, F)": (dict(x_train=RNG.normal(size=(192, 40)), x_test=RNG.normal(size=(64, 40))), "mlp", (40,)),
-    "images (N, 1, 8, 8)": (dict(x_train=RNG.integers(0, 256, (192, 1, 8, 8), dtype=np.uint8),
+    "vectors (N, F)": (dict(x_train=RNG.normal(size=(256, 40)), x_test=RNG.normal(size=(64, 40))), "mlp", (40,)),
+    "images (N, 1, 8, 8)": (dict(x_train=RNG.integers(0, 256, (256, 1, 8, 8), dtype=np.uint8),
                                  x_test=RNG.integers(0, 256, (64, 1, 8, 8), dtype=np.uint8)), "fastcnn", (1, 8, 8)),
 }
-FAST = ["--quiet", "--threads", "1", "--batch-size", "64"]
+FAST = ["--quiet", "--threads", "1", "--batch-size", "32"]  # 8 steps an epoch
 
 
 @pytest.mark.parametrize("preset, extra", [("smoke", []), ("quick", ["--epochs", "1", "--eval-every", "1"])])
@@ -82,13 +82,13 @@ def test_a_model_or_augmentation_that_does_not_fit_the_data_is_one_line_before_a
                                          ("vectors (N, F)", "mlp")])
 def test_auto_at_a_width_gives_the_convolutional_default_that_width(tmp_path, kind, model):
     dataset = _npz(tmp_path / "d.npz", **KINDS[kind][0])
-    result = train(tabular_config(tmp_path / "r", dataset=dataset, model="auto16", epochs=1))
+    result = train(tabular_config(tmp_path / "r", dataset=dataset, model="auto16", batch_size=32, epochs=1))
     assert result.config.model == model and result.final["model"] == model
 
 
 def test_fashion_mnist_left_to_its_defaults_trains_fastcnn_with_crops_and_flips(tmp_path):
-    asked = tabular_config(tmp_path / "r", dataset="fashion-mnist", model="auto", train_subset=128, test_subset=64,
-                           epochs=1)
+    asked = tabular_config(tmp_path / "r", dataset="fashion-mnist", model="auto", train_subset=256, test_subset=64,
+                           batch_size=32, epochs=1)
     assert (asked.augment_crop, asked.augment_flip) == (None, None)
     result = train(asked)
     assert (result.config.model, result.config.augment_crop, result.config.augment_flip) == ("fastcnn", 2, True)

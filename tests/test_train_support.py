@@ -30,7 +30,7 @@ def image_config(out, **changes) -> TrainConfig:
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``vicinal *argv`` run in this process."""
+    """Run ``vicinal *argv`` in this process: (exit code, stdout, stderr)."""
     from vicinal.cli import main
 
     try:

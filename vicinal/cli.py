@@ -10,6 +10,7 @@ import tokenize
 import typing
 from collections.abc import Sequence
 
+from vicinal.train.backends import BACKENDS
 from vicinal.train.config import PRESET_NOTES, PRESETS, TrainConfig
 
 DEFAULT_PRESET = "quick"
@@ -131,6 +132,15 @@ def _overrides(args: argparse.Namespace) -> dict:
     return values
 
 
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default="local",
+                        help="where the runs go: local (one after another in this process) or ray (each run a Ray "
+                             "task with --threads CPUs, and a GPU where there is one; needs vicinal[ray])")
+    parser.add_argument("--address", default=None, metavar="HOST:PORT",
+                        help="with --backend ray: join the Ray cluster started there with `ray start --head` "
+                             "(default: a cluster started on this machine, else one for this command)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vicinal", description="mixup and vicinal risk minimization (arXiv 1710.09412): "
                      "train, compare ERM with mixup, reproduce the paper's experiments.")
@@ -156,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_p.add_argument("--alphas", type=float, nargs="+", default=None, metavar="ALPHA",
                            help="the α values to compare (default: 0 and the preset's α)")
     compare_p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per α (seed, seed+1, ...)")
+    _add_backend_options(compare_p)
     repro = commands.add_parser("reproduce", help="reproduce one of the paper's experiments (or all)", **common)
     repro.add_argument("experiment", help="experiment name (e.g. generalization, memorization, ... or all)")
     repro.add_argument("--preset", default=DEFAULT_PRESET, help="smoke, quick or paper")
@@ -194,7 +205,8 @@ def _run(args: argparse.Namespace) -> str:
         return str(result.run_dir / REPORT_NAME)
     config = config_from_preset(args.preset, **overrides)
     note = PRESET_NOTES.get(args.preset) if config.dataset == PRESETS[args.preset]["dataset"] else None
-    return str(compare(config, alphas=args.alphas, seeds=args.seeds, note=note).report)
+    return str(compare(config, alphas=args.alphas, seeds=args.seeds, backend=args.backend, address=args.address,
+                       note=note).report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,30 +3,41 @@
 from ._checks import MIX_MODES, PAIRINGS, MixMode, Pairing
 from .batch import MixedBatch
 from .cutmix import cutmix, sample_boxes
-from .losses import mixup_cross_entropy, soft_cross_entropy
+from .losses import mixed_loss, mixup_cross_entropy, soft_cross_entropy
 from .manifold import manifold_mixup
 from .mix import mix
 from .mixer import Mixup
 from .mixup import mixup
 from .pairing import sample_pairing
 from .sampling import sample_lambda
+from .segmentation import (
+    SEGMENTATION_PAIRINGS, SegmentationPairing, cutmix_segmentation, mixup_segmentation, segmentation_cross_entropy,
+    segmentation_targets,
+)
 from .targets import to_soft_targets
 
 __all__ = [
     "MIX_MODES",
     "PAIRINGS",
+    "SEGMENTATION_PAIRINGS",
     "MixMode",
     "Pairing",
+    "SegmentationPairing",
     "MixedBatch",
     "Mixup",
     "cutmix",
+    "cutmix_segmentation",
     "manifold_mixup",
     "mix",
+    "mixed_loss",
     "mixup",
     "mixup_cross_entropy",
+    "mixup_segmentation",
     "sample_boxes",
     "sample_lambda",
     "sample_pairing",
+    "segmentation_cross_entropy",
+    "segmentation_targets",
     "soft_cross_entropy",
     "to_soft_targets",
 ]

@@ -1,4 +1,4 @@
-"""Validators and the generator helper shared by every mixing function (one place, one message style)."""
+"""Validators and the generator helper of vicinal.core: the checks of every public entry point, one message style."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ PAIRINGS: tuple[str, ...] = get_args(Pairing)
 MIX_MODES: tuple[str, ...] = get_args(MixMode)
 
 
+def invalid(name: str, value: object, expected: str) -> ValueError:
+    """The error for a bad input: `name=value is invalid: expected ...`."""
+    return ValueError(f"{name}={value!r} is invalid: expected {expected}")
+
+
 def is_real(value: object) -> bool:
     """A real number (Python, NumPy scalar), not a bool."""
     if type(value) is float or type(value) is int:  # the common case, without the slower ABC check
@@ -29,20 +34,17 @@ def is_integer(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def check_alpha(alpha: float, name: str = "alpha") -> float:
+def check_alpha(value: float, name: str = "alpha") -> float:
     """α of Beta(α, α): a finite real number ≥ 0."""
-    if not is_real(alpha) or not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {alpha!r}")
-    return float(alpha)
+    if not is_real(value) or not math.isfinite(value) or value < 0:
+        raise invalid(name, value, "a finite number >= 0")
+    return float(value)
 
 
 def check_fraction(name: str, value: float, *, closed: bool = True) -> float:
     """A probability in [0, 1] (closed) or a share in [0, 1) (not closed)."""
-    bound = "[0, 1]" if closed else "[0, 1)"
-    if not is_real(value) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
-    if value < 0 or value > 1 or (not closed and value == 1):
-        raise ValueError(f"{name} must be a number in {bound}, got {value!r}")
+    if not is_real(value) or not math.isfinite(value) or value < 0 or value > 1 or (not closed and value == 1):
+        raise invalid(name, value, f"a number in {'[0, 1]' if closed else '[0, 1)'}")
     return float(value)
 
 
@@ -50,59 +52,113 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else a ValueError naming both."""
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is invalid: expected one of {', '.join(map(repr, choices))}")
+        raise invalid(name, value, f"one of {', '.join(map(repr, choices))}")
     return value
 
 
 def check_positive_int(name: str, value: int) -> int:
     if not is_integer(value) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        raise invalid(name, value, "an integer >= 1")
     return int(value)
+
+
+def check_flag(name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(name, value, "True or False")
+    return value
+
+
+def check_tensor(name: str, value: object) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise invalid(f"type({name})", type(value), "a torch.Tensor")
+    return value
+
+
+def check_integer_dtype(name: str, t: torch.Tensor) -> None:
+    """Class indices: an integer dtype (not bool)."""
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        raise invalid(f"{name}.dtype", t.dtype, "an integer dtype (class indices)")
 
 
 def check_batch(x: torch.Tensor, y: torch.Tensor) -> int:
     """Both are tensors with the same leading (batch) dimension; returns the batch size."""
     for name, t in (("x", x), ("y", y)):
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if t.ndim == 0:
-            raise ValueError(f"{name} must have a batch dimension, got a 0-d tensor")
+        if check_tensor(name, t).ndim == 0:
+            raise invalid(f"{name}.shape", tuple(t.shape), "a batch dimension first, (B, ...)")
     if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"x and y must have the same batch size, got x {tuple(x.shape)} and y {tuple(y.shape)}"
-        )
+        raise invalid("y.shape", tuple(y.shape), f"the batch size of x.shape={tuple(x.shape)} first")
     return x.shape[0]
 
 
 def check_floating(name: str, t: torch.Tensor) -> None:
     if not t.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor to be mixed, got dtype {t.dtype}")
+        raise invalid(f"{name}.dtype", t.dtype, "a floating-point dtype")
 
 
 def check_destination(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> None:
-    """`out=` must match x and not share its memory; `inplace` and `out` exclude each other."""
+    """`out=` must match x and not share its memory; `inplace` and `out` exclude each other; autograd allows neither."""
+    check_flag("inplace", inplace)
+    records_grad = x.requires_grad and torch.is_grad_enabled()
+    if inplace and records_grad:
+        raise invalid("inplace", inplace, "False for an x that requires grad (autograd cannot mix it in place)")
     if out is None:
         return
     if inplace:
-        raise ValueError("give either inplace=True or out=, not both")
-    if not isinstance(out, torch.Tensor):
-        raise ValueError(f"out must be a torch.Tensor, got {type(out).__name__}")
-    if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
-        raise ValueError(
-            f"out must match x: expected shape {tuple(x.shape)}, {x.dtype} on {x.device}, "
-            f"got shape {tuple(out.shape)}, {out.dtype} on {out.device}"
-        )
-    if out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
-        raise ValueError("out shares memory with x; use inplace=True to mix x in place")
+        raise invalid("inplace", inplace, "False with out= (mix in place or into out=, not both)")
+    check_tensor("out", out)
+    if records_grad:
+        raise ValueError("out=<tensor> is invalid: expected None for an x that requires grad (autograd cannot write "
+                         "into out=)")
+    for attribute in ("shape", "dtype", "device"):
+        got, expected = getattr(out, attribute), getattr(x, attribute)
+        if got != expected:
+            if attribute == "shape":
+                got, expected = tuple(got), tuple(expected)
+            raise invalid(f"out.{attribute}", got, f"x.{attribute}={expected}")
+    if x.numel() and out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        raise ValueError("out=x is invalid: expected a tensor that does not share memory with x (inplace=True mixes x "
+                         "in place)")
 
 
 def check_index(index: torch.Tensor, batch_size: int) -> None:
-    if not isinstance(index, torch.Tensor) or index.dtype != torch.long or index.shape != (batch_size,):
-        got = f"{tuple(index.shape)} {index.dtype}" if isinstance(index, torch.Tensor) else repr(index)
-        raise ValueError(f"index must be a LongTensor of shape ({batch_size},), got {got}")
+    if check_tensor("index", index).dtype != torch.long:
+        raise invalid("index.dtype", index.dtype, "torch.int64 (a LongTensor)")
+    if index.shape != (batch_size,):
+        raise invalid("index.shape", tuple(index.shape), f"({batch_size},)")
     low, high = value_range(index)
     if low < 0 or high >= max(batch_size, 1):
-        raise ValueError(f"index values must lie in [0, {batch_size}), got range [{low}, {high}]")
+        raise invalid("(index.min(), index.max())", (low, high), f"values in [0, {batch_size})")
+
+
+def check_lambda(lam: float | torch.Tensor, *, batch_size: int, device: torch.device) -> torch.Tensor:
+    """λ in [0, 1]: a number, a 0-d tensor or one per row (B,); returned as float32 on `device`."""
+    if is_real(lam):
+        if not 0 <= lam <= 1:  # False for NaN too
+            raise invalid("lam", lam, "a number in [0, 1]")
+        return torch.scalar_tensor(float(lam), dtype=torch.float32, device=device)
+    if not isinstance(lam, torch.Tensor) or lam.dtype == torch.bool or lam.is_complex():
+        raise invalid("type(lam)", type(lam) if not isinstance(lam, torch.Tensor) else lam.dtype,
+                      "a real number or a real tensor")
+    if lam.ndim == 1 and lam.shape[0] == 1 and batch_size != 1:
+        lam = lam.reshape(())
+    if lam.ndim != 0 and lam.shape != (batch_size,):
+        raise invalid("lam.shape", tuple(lam.shape), f"() or ({batch_size},)")
+    lam = lam.to(dtype=torch.float32, device=device)
+    inside = (lam >= 0) & (lam <= 1)  # False for NaN too
+    if not bool(inside.all()):
+        if lam.ndim == 0:
+            raise invalid("lam", lam.item(), "a number in [0, 1]")
+        i = int((~inside).nonzero()[0])
+        raise invalid(f"lam[{i}]", lam[i].item(), "values in [0, 1]")
+    return lam
+
+
+def check_labels(name: str, y: torch.Tensor, num_classes: int) -> None:
+    """Integer class indices in [0, num_classes)."""
+    low, high = value_range(y)
+    if low < 0 or high >= num_classes:
+        expected = f"labels in [0, {num_classes}) for num_classes={num_classes}"
+        raise invalid(f"({name}.min(), {name}.max())", (low, high), expected)
 
 
 def value_range(t: torch.Tensor) -> tuple[int, int]:
@@ -113,6 +169,15 @@ def value_range(t: torch.Tensor) -> tuple[int, int]:
     return int(low), int(high)
 
 
+def resolve_device(device: torch.device | str | None, default: torch.device) -> torch.device:
+    if device is None:
+        return default
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise invalid("device", device, "a torch.device or a device name such as 'cpu'") from None
+
+
 def resolve_generator(generator: torch.Generator | None) -> torch.Generator:
     """The caller's generator, or a fresh one seeded from the OS (never the global RNG state)."""
     if generator is None:
@@ -120,5 +185,5 @@ def resolve_generator(generator: torch.Generator | None) -> torch.Generator:
         fresh.seed()
         return fresh
     if not isinstance(generator, torch.Generator):
-        raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        raise invalid("generator", generator, "a torch.Generator or None")
     return generator

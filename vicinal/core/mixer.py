@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Literal, get_args
 
 import torch
 from torch.utils.data import default_collate, get_worker_info
 
 from ._checks import (
-    MIX_MODES, PAIRINGS, MixMode, Pairing, check_alpha, check_batch, check_choice, check_fraction, check_positive_int,
+    MIX_MODES, MixMode, Pairing, check_alpha, check_choice, check_flag, check_floating, check_fraction, invalid,
+    is_integer,
 )
+from ._vicinity import Batch, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
-from .cutmix import cutmix
-from .manifold import manifold_mixup
-from .mixup import mixup
-from .targets import prepare_targets
+from .cutmix import _cutmix, check_image_batch
+from .manifold import _manifold_mixup, check_model_layers
+from .mixup import _mixup
 
 Mode = Literal["mixup", "cutmix"]
 MODES: tuple[str, ...] = get_args(Mode)
@@ -28,7 +30,9 @@ class Mixup:
     the batches (CutMix with `cutmix_alpha`, default `alpha`). `prob`: the share of batches mixed at
     all. `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
     A batch left unmixed still gets soft targets (λ = 1, index = identity) so one loss serves all,
-    and its `.inputs` is x itself (not copied). The other options are those of `mixup`/`cutmix`.
+    and its `.inputs` is x itself (not copied). The other options are those of `mixup`/`cutmix`;
+    they are checked once, at construction, and read-only after it (`enabled` is the switch to flip).
+    Each call checks its batch once, for every mode the mixer may use.
 
     The generator is its own (from `generator`, else seeded with `seed`, else from the OS);
     `state_dict()` holds its state as tensors, loadable with torch.load(weights_only=True). As a
@@ -54,47 +58,63 @@ class Mixup:
         seed: int | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
-        self.alpha = check_alpha(alpha)
-        self.cutmix_alpha = self.alpha if cutmix_alpha is None else check_alpha(cutmix_alpha, "cutmix_alpha")
-        self.mode = check_choice("mode", mode, MODES)
-        self.prob = check_fraction("prob", prob)
-        self.switch_prob = check_fraction("switch_prob", switch_prob)
-        self.pairing = check_choice("pairing", pairing, PAIRINGS)
-        self.mix = check_choice("mix", mix, MIX_MODES)
-        self.label_smoothing = check_fraction("label_smoothing", label_smoothing, closed=False)
-        self.knn_k = check_positive_int("knn_k", knn_k)
-        self.num_classes = None if num_classes is None else check_positive_int("num_classes", num_classes)
-        self.per_sample = bool(per_sample)
-        self.enabled = bool(enabled)
+        self._mixup_options = vicinity_options(
+            alpha=alpha, num_classes=num_classes, per_sample=per_sample, pairing=pairing,
+            label_smoothing=label_smoothing, knn_k=knn_k,
+        )
+        self._cutmix_options = replace(
+            self._mixup_options,
+            alpha=self._mixup_options.alpha if cutmix_alpha is None else check_alpha(cutmix_alpha, "cutmix_alpha"),
+        )
+        self._mode = check_choice("mode", mode, MODES)
+        self._prob = check_fraction("prob", prob)
+        self._switch_prob = check_fraction("switch_prob", switch_prob)
+        self._mix = check_choice("mix", mix, MIX_MODES)
+        self.enabled = check_flag("enabled", enabled)
         if seed is not None and generator is not None:
-            raise ValueError("give either seed or generator, not both")
+            raise invalid("seed", seed, "None when a generator is given (give either seed or generator)")
         if generator is not None and not isinstance(generator, torch.Generator):
-            raise ValueError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+            raise invalid("generator", generator, "a torch.Generator or None")
+        if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
+            raise invalid("seed", seed, "an integer in [-2**63, 2**64)")
         if generator is None:
             generator = torch.Generator()
             if seed is None:
                 generator.seed()
             else:
-                generator.manual_seed(seed)
+                generator.manual_seed(int(seed))
         self.generator = generator
         self._worker_id: int | None = None
+
+    alpha = property(lambda self: self._mixup_options.alpha, doc="α of mixup's Beta(α, α)")
+    cutmix_alpha = property(lambda self: self._cutmix_options.alpha, doc="α of CutMix's Beta(α, α)")
+    num_classes = property(lambda self: self._mixup_options.num_classes)
+    per_sample = property(lambda self: self._mixup_options.per_sample)
+    pairing = property(lambda self: self._mixup_options.pairing)
+    label_smoothing = property(lambda self: self._mixup_options.label_smoothing)
+    knn_k = property(lambda self: self._mixup_options.knn_k)
+    mode = property(lambda self: self._mode)
+    prob = property(lambda self: self._prob)
+    switch_prob = property(lambda self: self._switch_prob)
+    mix = property(lambda self: self._mix)
 
     def __call__(self, x: torch.Tensor | Sequence[Any], y: torch.Tensor | None = None) -> MixedBatch:
         if y is None:
             if isinstance(x, torch.Tensor):
-                raise ValueError("call mixer(x, y) with a batch, or mixer(samples) with a list of (x, y) samples")
+                raise invalid("y", y, "labels: call mixer(x, y) with a batch, or mixer(samples) with (x, y) samples")
             x, y = self._collate(x)
-        check_batch(x, y)
+        batch = check_vicinity_batch(x, y, self._mixup_options)
+        modes = {self.mode} if self.switch_prob == 0 else set(MODES)
+        if "mixup" in modes:
+            check_floating("x", x)
+        if "cutmix" in modes:
+            check_image_batch(x)
         if not self.enabled or not self._chance(self.prob):
-            return self._unmixed(x, y)
+            return self._unmixed(batch)
         mode = self.mode if not self._chance(self.switch_prob) else next(m for m in MODES if m != self.mode)
-        common = dict(
-            num_classes=self.num_classes, per_sample=self.per_sample, pairing=self.pairing,
-            label_smoothing=self.label_smoothing, knn_k=self.knn_k, generator=self.generator,
-        )
         if mode == "cutmix":
-            return cutmix(x, y, alpha=self.cutmix_alpha, **common)
-        return mixup(x, y, alpha=self.alpha, mix=self.mix, **common)
+            return _cutmix(batch, self._cutmix_options, generator=self.generator, inplace=False, out=None)
+        return _mixup(batch, self._mixup_options, mix=self.mix, generator=self.generator, inplace=False, out=None)
 
     def manifold(
         self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, layers: Sequence[str] | None = None
@@ -102,12 +122,11 @@ class Mixup:
         """`manifold_mixup(model, x, y, layers=layers)` with this mixer's options, generator, `prob` and
         `enabled`: (logits, MixedBatch). `mode`, `switch_prob` and `mix` do not apply. A batch left unmixed
         is `model(x)` with the unmixed batch `__call__` gives."""
+        known = check_model_layers(model, layers)
+        batch = check_vicinity_batch(x, y, self._mixup_options)
         if not self.enabled or not self._chance(self.prob):
-            return model(x), self._unmixed(x, y)
-        return manifold_mixup(
-            model, x, y, alpha=self.alpha, layers=layers, num_classes=self.num_classes, per_sample=self.per_sample,
-            pairing=self.pairing, label_smoothing=self.label_smoothing, knn_k=self.knn_k, generator=self.generator,
-        )
+            return model(x), self._unmixed(batch)
+        return _manifold_mixup(model, known, batch, self._mixup_options, self.generator)
 
     def _chance(self, p: float) -> bool:
         """True with probability p; draws from the generator only when 0 < p < 1."""
@@ -115,11 +134,10 @@ class Mixup:
             return p == 1.0
         return bool(torch.rand((), generator=self.generator, device=self.generator.device) < p)
 
-    def _unmixed(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
-        targets, _ = prepare_targets(y, num_classes=self.num_classes, label_smoothing=self.label_smoothing)
-        batch_size = x.shape[0]
-        lam = torch.ones((batch_size,) if self.per_sample else (), dtype=torch.float32, device=x.device)
-        return MixedBatch(inputs=x, targets=targets, lam=lam, index=torch.arange(batch_size, device=x.device))
+    def _unmixed(self, batch: Batch) -> MixedBatch:
+        batch_size, device = batch.x.shape[0], batch.x.device
+        lam = torch.ones((batch_size,) if self.per_sample else (), dtype=torch.float32, device=device)
+        return MixedBatch(inputs=batch.x, targets=batch.targets, lam=lam, index=torch.arange(batch_size, device=device))
 
     def _collate(self, samples: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         info = get_worker_info()
@@ -136,11 +154,22 @@ class Mixup:
         return {"generator": self.generator.get_state(), "enabled": torch.tensor(self.enabled)}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if not isinstance(state, dict) or set(state) != {"generator", "enabled"}:
-            got = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"a Mixup state_dict has the keys ['enabled', 'generator'], got {got}")
+        """Restore `state_dict()`'s generator state and switch; a state that does not fit changes nothing."""
+        if not isinstance(state, dict):
+            raise invalid("type(state)", type(state), "a dict from Mixup.state_dict()")
+        if set(state) != {"generator", "enabled"}:
+            raise invalid("keys of state", sorted(map(str, state)), "['enabled', 'generator'] (a Mixup state_dict)")
+        enabled = state["enabled"]
+        if not (isinstance(enabled, torch.Tensor) and enabled.dtype == torch.bool and enabled.numel() == 1):
+            raise invalid("state['enabled']", enabled, "a bool tensor of one element")
+        generator = torch.Generator(device=self.generator.device)  # try the state on a scratch generator first
+        try:
+            generator.set_state(state["generator"])
+        except (RuntimeError, TypeError):
+            raise invalid("state['generator']", type(state["generator"]), f"a state of a {generator.device} "
+                          "torch.Generator (a ByteTensor from get_state())") from None
         self.generator.set_state(state["generator"])
-        self.enabled = bool(state["enabled"])
+        self.enabled = bool(enabled)
 
     def __repr__(self) -> str:
         return (

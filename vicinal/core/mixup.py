@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import (
-    MIX_MODES, MixMode, Pairing, check_batch, check_choice, check_destination, check_floating, resolve_generator,
-)
-from ._draw import draw_vicinity
+from ._checks import MIX_MODES, MixMode, Pairing, check_choice, check_destination, check_floating, resolve_generator
+from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
-from .mix import mix_rows
+from .mix import _mix_rows
 
 
-def keep_inputs(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> torch.Tensor:
+def _keep_inputs(x: torch.Tensor, *, inplace: bool, out: torch.Tensor | None) -> torch.Tensor:
     """The unmixed inputs, honouring the no-aliasing rule: x itself only when inplace=True."""
     if inplace:
         return x
@@ -41,28 +39,39 @@ def mixup(
     targets (the paper's "mix input only" ablation), `mix="labels"` keeps the inputs.
 
     x: any shape (B, ...), floating dtype (kept). y: class indices (B,) with `num_classes`, soft
-    targets (B, C), or float regression targets (B,) / (B, D) with num_classes=None (mixed as they
-    are). Label smoothing ε is applied to the one-hot targets before mixing.
+    targets (B, C) (rows of probabilities), or float regression targets (B,) / (B, D) with
+    num_classes=None (mixed as they are). Label smoothing ε is applied to the one-hot targets before mixing.
 
-    x is never changed unless `inplace=True`; `out=` receives the inputs instead of a new tensor.
-    All draws (λ, then the pairing) come from `generator` (default: a fresh OS-seeded one).
+    x is never changed unless `inplace=True`, which overwrites x with no batch-sized buffer (not
+    allowed when x requires grad); `out=` receives the inputs instead of a new tensor. The three
+    give the same values. All draws (λ, then the pairing) come from `generator` (default: a fresh
+    OS-seeded one).
     """
-    check_batch(x, y)
-    check_floating("x", x)
-    check_choice("mix", mix, MIX_MODES)
-    check_destination(x, inplace=inplace, out=out)
-    gen = resolve_generator(generator)
-    targets, lam, index = draw_vicinity(
-        x, y, alpha=alpha, num_classes=num_classes, label_smoothing=label_smoothing,
-        per_sample=per_sample, pairing=pairing, knn_k=knn_k, generator=gen,
+    options = vicinity_options(
+        alpha=alpha, num_classes=num_classes, per_sample=per_sample, pairing=pairing,
+        label_smoothing=label_smoothing, knn_k=knn_k,
     )
+    check_choice("mix", mix, MIX_MODES)
+    batch = check_vicinity_batch(x, y, options)
+    check_floating("x", x)
+    check_destination(x, inplace=inplace, out=out)
+    return _mixup(batch, options, mix=mix, generator=resolve_generator(generator), inplace=inplace, out=out)
+
+
+def _mixup(
+    batch: Batch, options: VicinityOptions, *, mix: str, generator: torch.Generator, inplace: bool,
+    out: torch.Tensor | None,
+) -> MixedBatch:
+    """mixup of a checked batch with trusted options and destination."""
+    x, targets = batch.x, batch.targets
+    lam, index = _draw_vicinity(batch, options, generator)
     if mix == "labels":
-        inputs = keep_inputs(x, inplace=inplace, out=out)
+        inputs = _keep_inputs(x, inplace=inplace, out=out)
     else:
-        inputs = mix_rows(x, lam, index, out=out, inplace=inplace, reversed_index=pairing == "flip")
+        inputs = _mix_rows(x, lam, index, inplace=inplace, out=out)
     if mix != "inputs":
         on_targets = (lam, index) if targets.device == x.device else (lam.to(targets.device), index.to(targets.device))
-        targets = mix_rows(targets, *on_targets)
-    elif targets is y:
-        targets = y.clone()
+        targets = _mix_rows(targets, *on_targets)
+    elif targets is batch.y:
+        targets = targets.clone()
     return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)

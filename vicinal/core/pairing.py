@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import PAIRINGS, Pairing, check_choice, check_positive_int, resolve_generator
+from ._checks import (
+    PAIRINGS, Pairing, check_choice, check_integer_dtype, check_positive_int, check_tensor, invalid, is_integer,
+    resolve_device, resolve_generator,
+)
 
 
 def sample_pairing(
@@ -30,21 +33,26 @@ def sample_pairing(
     """
     check_choice("pairing", pairing, PAIRINGS)
     knn_k = check_positive_int("knn_k", knn_k)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-        raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
+    if not is_integer(batch_size) or batch_size < 0:
+        raise invalid("batch_size", batch_size, "an integer >= 0")
+    batch_size = int(batch_size)
     gen = resolve_generator(generator)
-    device = gen.device if device is None else torch.device(device)
-    if "same_class" in pairing and (labels is None or labels.shape != (batch_size,)):
-        got = None if labels is None else tuple(labels.shape)
-        raise ValueError(f"pairing {pairing!r} needs class labels of shape ({batch_size},), got {got}")
-    if "knn" in pairing and (features is None or features.ndim < 1 or features.shape[0] != batch_size):
-        got = None if features is None else tuple(features.shape)
-        raise ValueError(f"pairing {pairing!r} needs features with batch size {batch_size}, got {got}")
+    device = resolve_device(device, gen.device)
+    if "same_class" in pairing:
+        if labels is None:
+            raise invalid("labels", labels, f"class labels of shape ({batch_size},) for pairing={pairing!r}")
+        if check_tensor("labels", labels).shape != (batch_size,):
+            raise invalid("labels.shape", tuple(labels.shape), f"({batch_size},)")
+        check_integer_dtype("labels", labels)
+    if "knn" in pairing:
+        if features is None:
+            raise invalid("features", features, f"a tensor of batch size {batch_size} for pairing={pairing!r}")
+        if check_tensor("features", features).ndim < 1 or features.shape[0] != batch_size:
+            raise invalid("features.shape", tuple(features.shape), f"batch size {batch_size} first")
+    return _draw_pairing(pairing, batch_size, gen, device, labels=labels, features=features, knn_k=knn_k)
 
-    return draw_partners(pairing, batch_size, gen, device, labels=labels, features=features, knn_k=knn_k)
 
-
-def draw_partners(
+def _draw_pairing(
     pairing: str,
     batch_size: int,
     gen: torch.Generator,
@@ -54,7 +62,7 @@ def draw_partners(
     features: torch.Tensor | None,
     knn_k: int,
 ) -> torch.Tensor:
-    """sample_pairing without validation, for callers that checked every argument."""
+    """sample_pairing without validation: every argument is trusted."""
     if pairing == "permutation":
         index = torch.randperm(batch_size, generator=gen, device=gen.device)
         return index if gen.device == device else index.to(device)

@@ -1,5 +1,7 @@
-"""The trainer layer: config and presets, schedules, checkpoints, train(), compare(), callbacks, distributed helpers."""
+"""The trainer layer: config and presets, schedules, checkpoints, train(), train_all() (in this process or on Ray),
+compare(), callbacks (TensorBoard among them), distributed helpers."""
 
+from vicinal.train.backends import train_all
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
 from vicinal.train.checkpoint import export_safetensors, load_checkpoint, resume_config, save_checkpoint
 from vicinal.train.compare import CompareResult, compare
@@ -11,5 +13,5 @@ from vicinal.train.trainer import Result, train
 __all__ = [
     "PRESETS", "Callback", "CompareResult", "NonFiniteLossError", "Result", "RunInfo", "RunLength", "StepEvent",
     "TrainConfig", "TrainingInterrupted", "build_optimizer", "build_scheduler", "compare", "config_from_preset",
-    "export_safetensors", "load_checkpoint", "resume_config", "save_checkpoint", "train",
+    "export_safetensors", "load_checkpoint", "resume_config", "save_checkpoint", "train", "train_all",
 ]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vicinal.train.backends import Backend, train_all
 from vicinal.train.callbacks import Callback
-from vicinal.train.checkpoint import has_checkpoint, write_json
+from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
-from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
-from vicinal.train.trainer import Result, resolve, train
+from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
+from vicinal.train.trainer import Result, resolve
 
 BUDGET_NAME = "budget.json"  # what a comparison's time budget bought, kept so that continuing it keeps its length
 
@@ -63,40 +65,39 @@ def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) ->
             for c in configs], budget
 
 
-def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] = ()) -> list[Result]:
-    """Train every config, in order, in this process; a config whose folder holds a checkpoint is resumed
-    (a finished run is only evaluated again)."""
-    return [train(c, resume=has_checkpoint(c.out), callbacks=callbacks) for c in configs]
-
-
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
-            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (),
-            note: str | None = None) -> CompareResult:
+            out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (), backend: Backend = "local",
+            address: str | None = None, note: str | None = None) -> CompareResult:
     """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
 
     ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
     model and budget. ``config.time_budget`` is the whole comparison's: one probe fits every run's epochs in
-    its share (``fit_budget``). The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list
+    its share (``fit_budget``). The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json
+    (a list
     of every run's ``final``) and report.md (mean ± std over seeds per α, learning curves, reliability
-    diagrams). ``callbacks`` observe every run.
+    diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend`` and ``address`` say where the runs go (see train_all:
+    "ray" runs them as Ray tasks, side by side as the CPUs and GPUs allow); the report is written once all are in.
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
-    the same call continues an interrupted comparison, or reports fewer seeds of it.
+    the same call continues an interrupted comparison, or reports fewer seeds of it. The folder is claimed as a
+    run's is (``rundir.claimed``): a new, empty or vicinal compare folder, locked while the comparison runs.
     """
     alphas = _check_alphas(alphas if alphas is not None else (0.0, config.alpha))
     seeds = resolve_seeds(seeds, start=config.seed)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
-    configs, budget = compare_configs(config, root, alphas=alphas, seeds=seeds), None
-    if config.time_budget is not None:
-        configs, budget = fit_budget(configs, root, seconds=config.time_budget)
-    runs = train_all(configs, callbacks=callbacks)
-    results = [r.final for r in runs]
-    if process_rank() == 0:  # under torchrun only rank 0 writes
-        from vicinal.train.report import write_compare_report
+    main = process_rank() == 0  # under torchrun only rank 0 holds the folder and writes
+    with claimed(root, kind="compare") if main else contextlib.nullcontext():
+        configs, budget = compare_configs(config, root, alphas=alphas, seeds=seeds), None
+        if config.time_budget is not None:
+            configs, budget = fit_budget(configs, root, seconds=config.time_budget)
+        runs = train_all(configs, callbacks=callbacks, backend=backend, address=address)
+        results = [r.final for r in runs]
+        if main:
+            from vicinal.train.report import write_compare_report
 
-        write_json(root / RESULTS_NAME, results)
-        write_compare_report(root, runs, budget=budget, note=note)
+            write_json(root / RESULTS_NAME, results)
+            write_compare_report(root, runs, budget=budget, note=note)
     return CompareResult(root, root / REPORT_NAME, results, runs, budget)

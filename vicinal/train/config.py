@@ -32,11 +32,11 @@ class TrainConfig:
     augment_crop: int | None = None  # random-crop padding in pixels (0: no crop; None: the data set's default)
     augment_flip: bool | None = None  # random horizontal flips (None: the data set's default)
     # model
-    model: str = "auto"  # model name from the vicinal.models registry (auto: mlp, cnn1d or fastcnn by the data's shape; auto<W>: their convolutional ones at width W)
+    model: str = "auto"  # vicinal.models registry name (auto: mlp, cnn1d or fastcnn by the data's shape; auto<W>: width W)
     dropout: float = 0.0  # dropout probability in [0, 1)
     # optimisation
     epochs: int = 12  # number of passes over the training data (with a time_budget: the most it may run)
-    time_budget: float | None = None  # seconds of training and evaluation; a probe sets the epochs that fit (compare: split over its runs)
+    time_budget: float | None = None  # seconds of training and evaluation a probe fits the epochs in (compare: all runs')
     batch_size: int = 128  # images per optimizer step (global, over all processes)
     optimizer: Optimizer = "sgd"  # sgd (momentum) or adam
     lr: float = 0.1  # peak learning rate
@@ -63,7 +63,7 @@ class TrainConfig:
     device: str = "auto"  # auto (cuda, then mps, then cpu), or a torch device string
     threads: int = 0  # CPU threads torch uses during the run (0: torch's default, all cores)
     precision: Precision = "auto"  # auto (bf16 autocast where it is faster), fp32 or bf16
-    compile: bool = False  # torch.compile the training forward pass (CPU: needs a C++ compiler, else trains uncompiled)
+    compile: bool = False  # torch.compile the training forward (CPU: needs a C++ compiler, else trains uncompiled)
     deterministic: bool = False  # torch.use_deterministic_algorithms and seeded everything
     out: str | None = None  # run folder (None: runs/<dataset>-<model>-a<alpha>-s<seed>)
     quiet: bool = False  # no progress bar or per-epoch lines
@@ -73,6 +73,7 @@ class TrainConfig:
     test_flip: bool = False  # test predictions average the logits of each image and its mirror (flip TTA)
     test_translate: int = 0  # test predictions also average over the image shifted this many pixels (0: off)
     fgsm_eps: float = 0.0  # after the last epoch, error under white-box FGSM at this ε, pixels in [0, 1] (0: off)
+    tensorboard: bool = False  # also write TensorBoard event files (epoch metrics, lr, λ histogram) into the run folder
 
     def __post_init__(self) -> None:
         validate(self)
@@ -184,19 +185,25 @@ def validate(config: TrainConfig) -> None:
         import torch
 
         try:
-            torch.device(c.device)
+            kind = torch.device(c.device).type
         except (RuntimeError, ValueError):
-            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps") from None
+            kind = None
+        if kind not in ("cpu", "cuda", "mps"):  # the devices the trainer runs on (not meta, xpu, ...)
+            raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps")
     _check_int("threads", c.threads, low=0)
     check_choice("precision", c.precision, get_args(Precision))
-    if not isinstance(c.compile, bool):
-        raise _bad("compile", c.compile, "True or False")
-    if c.compile and c.method == "manifold_mixup":
+    if c.compile is True and c.method == "manifold_mixup":
         raise _bad("compile", c.compile, "False with method='manifold_mixup' (its hooks move from layer to layer)")
     _check_int("checkpoint_every", c.checkpoint_every, low=0)
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
     _check_finite("fgsm_eps", c.fgsm_eps, low=0.0, high=1.0)
+    for f in dataclasses.fields(c):  # the switches and the paths, which no check above reads
+        value = getattr(c, f.name)
+        if f.type == "bool" and not isinstance(value, bool):
+            raise _bad(f.name, value, "True or False")
+        if f.type == "str | None" and value is not None and not isinstance(value, str):
+            raise _bad(f.name, value, "a path or None")
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are sized for a
@@ -248,9 +255,10 @@ def config_from_dict(values: dict) -> TrainConfig:
 
 
 # Fields a resumed run may change: they do not alter the weights the run computes (test-time augmentation and the
-# attack change only the evaluation: a finished run resumed with another one is evaluated again with it).
-RESUME_MUTABLE = frozenset({"out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
-                            "test_flip", "test_translate", "fgsm_eps"})
+# attack change only the evaluation: a finished run resumed with another one is evaluated again with it). The data
+# set may be named otherwise (a moved file, another data_dir): the checkpoint's data fingerprint must match.
+RESUME_MUTABLE = frozenset({"out", "quiet", "device", "dataset", "data_dir", "checkpoint_every",
+                            "max_nonfinite_skips", "test_flip", "test_translate", "fgsm_eps", "tensorboard"})
 
 
 # What a time budget resolves: a run asked for with one keeps the length it resolved when it started.
@@ -269,6 +277,16 @@ def check_resumable(config: TrainConfig, stored: dict) -> None:
         if new != old:
             raise ValueError(f"resume: {name}={new!r} is incompatible with the checkpoint's {name}={old!r} "
                              f"(only {sorted(RESUME_MUTABLE)} may change)")
+
+
+def require_package(module: str, *, option: str, value, extra: str):
+    """Import ``module``, which ``option=value`` needs; ValueError naming the extra to install when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise _bad(option, value, f"the {extra} package installed (pip install 'vicinal[{extra}]')") from None
 
 
 def resolve_seeds(seeds: int | Sequence[int], *, start: int = 0) -> tuple[int, ...]:

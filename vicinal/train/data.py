@@ -3,6 +3,7 @@ labels and the in-memory loaders (train shard, test, train-eval)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -10,6 +11,7 @@ import torch
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
 from vicinal.data.loader import derive_seed
 from vicinal.train.config import TrainConfig, auto_width
+from vicinal.train.digest import digest
 from vicinal.train.distributed import DistContext
 from vicinal.train.hardware import make_generator
 
@@ -88,6 +90,32 @@ def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
         return state, None, None
     noisy, mask = corrupt_labels(labels, fraction=config.label_noise, num_classes=num_classes, generator=generator)
     return state, noisy, mask
+
+
+def data_record(dataset: Dataset) -> dict:
+    """What identifies a run's data: ``source``, the absolute path it was read from (the data set's ``source``, or
+    name, where that is no file or folder), and ``fingerprint``, the SHA-256 of the loaded splits, class count and
+    kind."""
+    source = os.path.abspath(dataset.source) if dataset.source and os.path.exists(dataset.source) else \
+        dataset.source or dataset.name
+    fingerprint = digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
+                          dataset.kind])
+    return dict(source=source, fingerprint=fingerprint)
+
+
+def absolute_dataset(name: str, source: str) -> str:
+    """``name`` with the path of its ``csv:`` or ``npz:`` file, read from ``source`` (the Dataset's), made absolute:
+    the run reads the same file when it is resumed from another folder. Other names are returned as they are."""
+    spec = name[4:]
+    if not name.startswith(("csv:", "npz:")) or not os.path.isfile(source):
+        return name
+    if spec.startswith(source):
+        rest = spec[len(source):]  # csv's :LABEL_COLUMN
+    elif os.path.normpath(spec) == os.path.normpath(source):
+        rest = ""
+    else:
+        return name
+    return name[:4] + os.path.abspath(source) + rest
 
 
 def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,

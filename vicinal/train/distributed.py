@@ -42,9 +42,14 @@ def process_rank() -> int:
     return _env_int("RANK", 0)
 
 
+def process_world_size() -> int:
+    """The number of processes torchrun started, from the environment (1 outside torchrun)."""
+    return _env_int("WORLD_SIZE", 1)
+
+
 def setup(device_type: str) -> DistContext:
     """Join the process group torchrun described in the environment (nothing to do for a single process)."""
-    world_size = _env_int("WORLD_SIZE", 1)
+    world_size = process_world_size()
     if world_size <= 1:
         return DistContext()
     rank, local_rank = process_rank(), _env_int("LOCAL_RANK", 0)

@@ -18,6 +18,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={name!r} is unavailable: torch sees no CUDA device here (expected auto or cpu)")
+        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+            raise ValueError(f"device={name!r} is unavailable: expected cuda:0 to cuda:{torch.cuda.device_count() - 1}")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise ValueError(f"device={name!r} is unavailable: MPS is not available here (expected auto or cpu)")
         return device

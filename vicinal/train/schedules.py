@@ -71,6 +71,11 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, lengt
     """
     total = length.total_steps
     if config.schedule == "onecycle":
+        warmup = config.warmup_fraction * total
+        if warmup <= 1:  # OneCycleLR's warm-up runs from step 0 to step warmup − 1 (a division by zero at 1)
+            raise ValueError(f"warmup_fraction={config.warmup_fraction!r} is invalid for a one-cycle schedule of "
+                             f"{total} steps: it gives {warmup:g} warm-up steps, expected more than 1 (train more "
+                             f"steps, raise warmup_fraction, or choose another schedule)")
         return OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup_fraction,
                           cycle_momentum=config.optimizer == "sgd" and config.momentum > 0)
     if config.schedule == "cosine":

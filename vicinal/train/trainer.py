@@ -16,15 +16,17 @@ from vicinal.data import load_dataset
 from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
-from vicinal.train.checkpoint import CHECKPOINT_NAME, restore, save_checkpoint, snapshot, start_state
+from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import RunData, prepare_data, resolve_for_data
+from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
     autocast_dtype, determinism, make_generator, maybe_compile, resolve_device, threads, use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
-from vicinal.train.rundir import default_run_dir, read_provenance, rewrite_metrics, write_config, write_results
+from vicinal.train.rundir import (
+    claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
+)
 from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import StepOutput, build_mixer, manifold_layers, vicinal_step
@@ -47,14 +49,23 @@ def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Call
     """Train ``config.model`` on ``config.dataset`` as configured; write the run folder; return the Result.
 
     ``resume=True`` continues the run in ``config.out`` from its checkpoint (same final weights as an
-    uninterrupted run); a missing or foreign folder, or an incompatible config, raises ValueError.
-    Under torchrun (RANK/WORLD_SIZE set) the run is data-parallel (DDP) and only rank 0 writes files.
+    uninterrupted run); a missing or foreign folder, a damaged checkpoint, an incompatible config or other data
+    raise ValueError. A new run needs a new or empty folder (or a vicinal run folder without a checkpoint), and
+    the folder is locked while the run holds it (see rundir.claimed). Under torchrun (RANK/WORLD_SIZE set) the run
+    is data-parallel (DDP) and only rank 0 writes files.
     SIGTERM/SIGINT finish the current step, save a checkpoint and raise TrainingInterrupted.
-    ``callbacks`` observe the run (see Callback). With ``config.time_budget`` a probe first sets how many of
-    ``config.epochs`` fit (see vicinal.train.budget); ``Result.config`` says what the run resolved.
+    ``callbacks`` observe the run (see Callback); ``config.tensorboard`` adds a TensorBoardLogger to them. With
+    ``config.time_budget`` a probe first sets how many of ``config.epochs`` fit (see vicinal.train.budget);
+    ``Result.config`` says what the run resolved.
     """
+    if config.tensorboard:
+        from vicinal.train.tensorboard import TensorBoardLogger  # lazy: tensorboard is an optional package
+
+        callbacks = (*callbacks, TensorBoardLogger())
     with _run_context(config) as (device, ctx):
-        return TrainingRun(config, device, ctx, resume=resume, callbacks=callbacks).fit()
+        run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
+        with claimed(run_dir, resume=resume, ctx=ctx):
+            return TrainingRun(config, device, ctx, run_dir, resume=resume, callbacks=callbacks).fit()
 
 
 def resolve(config: TrainConfig) -> tuple[TrainConfig, dict | None]:
@@ -62,7 +73,7 @@ def resolve(config: TrainConfig) -> tuple[TrainConfig, dict | None]:
     budget, measured by the probe) length resolved, and the budget's record (None without one). Nothing is
     trained or written."""
     with _run_context(config) as (device, ctx):
-        run = TrainingRun(config.replace(out=None), device, ctx, resume=False)
+        run = TrainingRun(config, device, ctx, default_run_dir(config), resume=False)  # a folder never made
         return run.config, run.budget
 
 
@@ -112,14 +123,17 @@ def _distributed(model: nn.Module, ctx: dist_.DistContext, device: torch.device)
 class TrainingRun:
     """One run's parts (data, model, optimizer, schedule, mixing object, generators, progress) and its loop."""
 
-    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, *, resume: bool,
-                 callbacks: Sequence[Callback] = ()) -> None:
-        self.device, self.ctx, self.callbacks = device, ctx, tuple(callbacks)
-        self.run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
+    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
+                 resume: bool, callbacks: Sequence[Callback] = ()) -> None:
+        self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, tuple(callbacks)
         dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
-        c = resolve_for_data(config, dataset)
-        state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
-        earlier = read_provenance(self.run_dir) if state else {}
+        c = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
+        state = start_state(run_dir, c, resume=resume, world_size=ctx.world_size)
+        self.data_record = data_record(dataset)
+        if state:
+            check_same_data(state, self.data_record)
+        c = c.replace(dataset=absolute_dataset(config.dataset, dataset.source))
+        earlier = read_provenance(run_dir) if state else {}
         if state and c.time_budget is not None:  # a resumed run keeps the length it resolved when it started
             stored = state["config"]
             c = c.replace(time_budget=None, epochs=stored["epochs"], mixup_off_epochs=stored["mixup_off_epochs"])
@@ -143,7 +157,7 @@ class TrainingRun:
         self.progress = Progress()
         if state:
             restore(self, state)
-        self.resumed = state is not None
+        self.resumed = self.checkpointed = state is not None  # checkpointed: a checkpoint of this run exists
         self.net, prefix = _distributed(self.model, ctx, device)
         self.manifold_layers = manifold_layers(c, self.model, prefix)
         self.net, not_compiled = maybe_compile(self.net, enabled=c.compile, device=device)
@@ -194,7 +208,8 @@ class TrainingRun:
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
             if nonfinite:
-                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips, run_dir=self.run_dir)
+                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips,
+                                 kept=self.run_dir / CHECKPOINT_NAME if self.checkpointed else None)
             else:
                 out.loss.backward()
                 self.optimizer.step()
@@ -228,6 +243,7 @@ class TrainingRun:
         state = snapshot(self)  # every rank takes part in gathering the loader states
         if self.ctx.is_main:
             save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+        self.checkpointed = True
 
     def _end_epoch(self) -> None:
         p = self.progress

@@ -1,0 +1,131 @@
+"""The Ray backend, on one local Ray session of 2 CPUs for the whole module (Ray is slow to start): the same
+results as the local backend for the same seeds, and a run whose worker is killed mid-run retried and resumed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import ray
+
+from test_cli import _run
+from test_train_support import SUBPROCESS_ENV, tabular_config
+from vicinal.train import Callback, RunInfo, StepEvent
+from vicinal.train.backends import train_all
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMING = ("seconds", "train_seconds", "images_per_s")  # wall-clock numbers, which differ between any two runs
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    ray.init(num_cpus=2, logging_level=logging.WARNING)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    yield
+    ray.shutdown()
+
+
+def _untimed(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in TIMING}
+
+
+def test_compare_on_ray_ends_with_the_results_of_the_local_backend(ray_session, capsys, tmp_path):
+    argv = ["compare", "--preset", "smoke", "--alphas", "0", "1", "--seeds", "2", "--quiet", "--threads", "1",
+            "--train-subset", "256", "--test-subset", "128", "--epochs", "2"]  # a few seconds a run
+    finals = {}
+    for backend in ("ray", "local"):
+        out = tmp_path / backend
+        code, printed, err = _run(capsys, *argv, "--backend", backend, "--out", str(out))
+        assert code == 0, err
+        assert printed.strip().splitlines()[-1] == str(out / "report.md")
+        finals[backend] = [_untimed(r) for r in json.loads((out / "results.json").read_text())]
+    assert [(r["alpha"], r["seed"]) for r in finals["ray"]] == [(0.0, 0), (1.0, 0), (0.0, 1), (1.0, 1)]
+    assert finals["ray"] == finals["local"]
+
+
+class _KillFirstAttempt(Callback):
+    """Appends "pid resumed" to ``log`` as each attempt of the run of seed ``seed`` starts, and SIGKILLs its own
+    process (the Ray worker) at step ``step`` of the first attempt."""
+
+    def __init__(self, log: Path, *, seed: int, step: int) -> None:
+        self.log, self.seed, self.step, self.kill = log, seed, step, False
+
+    def on_start(self, run: RunInfo) -> None:
+        if run.config.seed != self.seed:
+            return
+        self.kill = not self.log.exists()
+        with self.log.open("a") as f:
+            f.write(f"{os.getpid()} {run.resumed}\n")
+
+    def on_step(self, event: StepEvent) -> None:
+        if self.kill and event.step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_run_whose_worker_is_killed_is_retried_and_resumes_from_its_checkpoint(ray_session, tmp_path):
+    def configs(folder: str) -> list:  # 22 steps an epoch, a checkpoint every 10 steps
+        return [tabular_config(tmp_path / folder / f"s{seed}", epochs=3, seed=seed, checkpoint_every=10)
+                for seed in (0, 1)]
+
+    log = tmp_path / "attempts"
+    on_ray = train_all(configs("ray"), backend="ray", callbacks=[_KillFirstAttempt(log, seed=1, step=35)])
+    attempts = [line.split() for line in log.read_text().splitlines()]
+    assert [resumed for _, resumed in attempts] == ["False", "True"]  # killed in epoch 2, resumed from step 30
+    first, second = (int(pid) for pid, _ in attempts)
+    assert first != second and not _alive(first)
+    local = train_all(configs("local"))  # the same runs, never interrupted
+    for a, b in zip(on_ray, local):
+        assert [_untimed(row) for row in a.history] == [_untimed(row) for row in b.history]
+        assert _untimed(a.final) == _untimed(b.final)
+
+
+def test_backend_errors_are_one_line_with_exit_code_2(capsys, tmp_path):
+    base = ["compare", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "c")]
+    for argv, names in [(["--backend", "kube"], "--backend"),
+                        (["--address", "127.0.0.1:6379"], "address='127.0.0.1:6379' is invalid with backend='local'")]:
+        code, _, err = _run(capsys, *base, *argv)
+        assert code == 2 and err.count("\n") == 1 and names in err, err
+    with pytest.raises(ValueError, match="out=.* is invalid: expected one run folder per run"):
+        train_all([tabular_config(tmp_path / "same"), tabular_config(tmp_path / "same", seed=1)], backend="ray")
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_run_asking_for_more_cpus_than_any_node_has_is_refused_before_anything_runs(ray_session, tmp_path):
+    with pytest.raises(ValueError, match=r"threads=3 is invalid on this Ray cluster: .* at most 2 "):
+        train_all([tabular_config(tmp_path / "a"), tabular_config(tmp_path / "b", threads=3)], backend="ray")
+    assert not (tmp_path / "a").exists()
+
+
+def test_an_address_nobody_answers_is_refused_at_once(tmp_path):
+    code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",
+            "--address", "127.0.0.1:1", "--out", str(tmp_path / "c")]
+    done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "address='127.0.0.1:1' is invalid: expected HOST:PORT of a running Ray cluster" in done.stderr
+
+
+def test_backend_ray_without_the_package_is_one_line_with_exit_code_2(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None; from vicinal.cli import main; "
+            "raise SystemExit(main(sys.argv[1:]))")
+    argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",
+            "--out", str(tmp_path / "c")]
+    done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "backend='ray' is invalid: expected the ray package installed (pip install 'vicinal[ray]')" in done.stderr
