@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         variants["for reference: bf16 autocast, channels_last"] = dict(channels_last=True, dtype=torch.bfloat16,
                                                                        compile=False)
     print(f"# {' '.join([sys.executable, *sys.argv])}")
-    print(f"# {cpu_description()}; torch {torch.__version__}; {args.model}, batch {args.batch_size}×{'×'.join(map(str, SHAPE))}")
+    shape = "×".join(map(str, (args.batch_size, *SHAPE)))
+    print(f"# {cpu_description()}; torch {torch.__version__}; {args.model}, batch {shape}")
     steps, warmup_seconds = {}, {}
     for name, options in variants.items():
         steps[name] = make_step(args.model, batch=args.batch_size, **options)

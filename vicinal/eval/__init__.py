@@ -9,7 +9,8 @@ from vicinal.eval.report import markdown_table, mean_std
 from vicinal.eval.stats import Paired, paired
 
 __all__ = [
-    "attack_error", "fgsm", "ifgsm", "in_pixel_space", "expected_calibration_error", "reliability_bins", "autocast_context",
+    "attack_error", "fgsm", "ifgsm", "in_pixel_space", "expected_calibration_error", "reliability_bins",
+    "autocast_context",
     "evaluate", "predict", "bar_chart", "learning_curves", "line_chart", "reliability_diagram",
     "markdown_table", "mean_std", "Paired", "paired",
 ]  # fmt: skip

@@ -2,9 +2,10 @@
 
 What the estimate covers: the training steps (with their batches' loading and augmentation) and the evaluations
 (the test set with its test-time views at every evaluation epoch, the training set after the last epoch and, with
-corrupted labels, at every evaluation; the FGSM attack after the last epoch). What it leaves out: loading the data, building the model, the probe itself,
-checkpoints and reports (a few seconds a run on a CPU). The configured epochs are a ceiling the budget may only
-cut, so a machine on which the recipe fits runs it whole, the same on every CPU kind.
+corrupted labels, at every evaluation; the FGSM attack after the last epoch). What it leaves out: loading the
+data, building the model, the probe itself, checkpoints and reports (a few seconds a run on a CPU). The configured
+epochs are a ceiling the budget may only cut, so a machine on which the recipe fits runs it whole, the same on every
+CPU kind.
 """
 
 from __future__ import annotations

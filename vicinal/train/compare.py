@@ -73,10 +73,10 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
     ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
     model and budget. ``config.time_budget`` is the whole comparison's: one probe fits every run's epochs in
     its share (``fit_budget``). The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json
-    (a list
-    of every run's ``final``) and report.md (mean ± std over seeds per α, learning curves, reliability
-    diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend`` and ``address`` say where the runs go (see train_all:
-    "ray" runs them as Ray tasks, side by side as the CPUs and GPUs allow); the report is written once all are in.
+    (a list of every run's ``final``) and report.md (mean ± std over seeds per α, the paired differences from
+    ERM, learning curves, reliability diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend``
+    and ``address`` say where the runs go (see train_all: "ray" runs them as Ray tasks, side by side as the CPUs
+    and GPUs allow); the report is written once all are in.
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so

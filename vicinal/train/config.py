@@ -32,11 +32,11 @@ class TrainConfig:
     augment_crop: int | None = None  # random-crop padding in pixels (0: no crop; None: the data set's default)
     augment_flip: bool | None = None  # random horizontal flips (None: the data set's default)
     # model
-    model: str = "auto"  # vicinal.models registry name (auto: mlp, cnn1d or fastcnn by the data's shape; auto<W>: width W)
+    model: str = "auto"  # registry name (auto: mlp, cnn1d or fastcnn by the data's shape; auto<W>: at width W)
     dropout: float = 0.0  # dropout probability in [0, 1)
     # optimisation
     epochs: int = 12  # number of passes over the training data (with a time_budget: the most it may run)
-    time_budget: float | None = None  # seconds of training and evaluation a probe fits the epochs in (compare: all runs')
+    time_budget: float | None = None  # seconds of training and evaluation; a probe fits the epochs (compare: all runs')
     batch_size: int = 128  # images per optimizer step (global, over all processes)
     optimizer: Optimizer = "sgd"  # sgd (momentum) or adam
     lr: float = 0.1  # peak learning rate

@@ -99,7 +99,8 @@ def use_channels_last(dtype: torch.dtype | None, *, device: torch.device, kind: 
 
 
 def compiler_missing(device: torch.device) -> str | None:
-    """Why ``torch.compile`` cannot build kernels for ``device`` here (its CPU backend needs a C++ compiler), or None."""
+    """Why ``torch.compile`` cannot build kernels for ``device`` here (its CPU backend needs a C++ compiler); None
+    when it can."""
     if device.type != "cpu":
         return None
     try:
