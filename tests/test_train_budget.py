@@ -8,9 +8,10 @@ import json
 import pytest
 
 from test_train_support import assert_same_weights, crash_at, tabular_config, weights
-from vicinal.train import RunLength, compare, train
+from vicinal.train import RunLength, TrainConfig, compare, train
 from vicinal.train.budget import Cost, estimate, fit_length
 from vicinal.train.config import config_from_dict
+from vicinal.train.schedules import min_epochs
 from vicinal.train.rundir import read_config
 
 COST = Cost(step_seconds=0.1, eval_seconds=2.0, fit_seconds=1.0, attack_seconds=0.0, batch_size=256,
@@ -38,9 +39,16 @@ def test_the_budget_buys_the_longest_cut_that_fits(budget):
     assert with_noise == pytest.approx(10 * 7 * 0.1 + 2 * (2.0 + 1.0))
 
 
-def test_a_budget_below_one_epoch_is_refused_naming_it():
+def test_a_budget_below_the_shortest_run_is_refused_naming_it():
     with pytest.raises(ValueError, match=r"^time_budget=3 s a run is invalid here: one epoch .* about 3.7 s"):
         fit_length(RunLength(epochs=40, steps_per_epoch=7), COST, budget=3.0)
+    # a one-cycle schedule of 3 steps an epoch needs 2 epochs for a warm-up of more than one step
+    assert min_epochs(TrainConfig(schedule="onecycle", warmup_fraction=0.25), steps_per_epoch=3) == 2
+    assert min_epochs(TrainConfig(schedule="onecycle", warmup_fraction=0.25), steps_per_epoch=4) == 2
+    assert min_epochs(TrainConfig(schedule="cosine"), steps_per_epoch=1) == 1
+    with pytest.raises(ValueError, match=r"^time_budget=5 s .* 2 epochs \(the schedule's shortest\) .* about 5.6 s"):
+        fit_length(RunLength(epochs=40, steps_per_epoch=3), COST, budget=5.0, min_epochs=2)
+    assert fit_length(RunLength(epochs=40, steps_per_epoch=3), COST, budget=5.7, min_epochs=2).epochs == 2
 
 
 def test_a_budgeted_run_resumes_and_reruns_the_same_steps_bit_for_bit(tmp_path):

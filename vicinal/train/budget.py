@@ -138,19 +138,23 @@ def estimate(length: RunLength, cost: Cost, *, fit_every_evaluation: bool = Fals
             + fits * cost.fit_seconds + cost.attack_seconds)
 
 
-def fit_length(length: RunLength, cost: Cost, *, budget: float, fit_every_evaluation: bool = False) -> RunLength:
-    """The longest cut of ``length`` (its epochs the ceiling) whose ``estimate`` is within ``budget`` seconds.
+def fit_length(length: RunLength, cost: Cost, *, budget: float, fit_every_evaluation: bool = False,
+               min_epochs: int = 1) -> RunLength:
+    """The longest cut of ``length`` (its epochs the ceiling, ``min_epochs`` the floor: the schedule's shortest)
+    whose ``estimate`` is within ``budget`` seconds.
 
-    Raises ValueError naming ``time_budget`` when not even one epoch fits.
+    Raises ValueError naming ``time_budget`` when not even ``min_epochs`` fit.
     """
-    for epochs in range(length.epochs, 0, -1):
+    shortest = min(max(min_epochs, 1), length.epochs)
+    for epochs in range(length.epochs, shortest - 1, -1):
         cut = length.cut_to(epochs)
         if estimate(cut, cost, fit_every_evaluation=fit_every_evaluation) <= budget:
             return cut
-    one = estimate(length.cut_to(1), cost, fit_every_evaluation=fit_every_evaluation)
-    raise ValueError(f"time_budget={budget:g} s a run is invalid here: one epoch ({length.steps_per_epoch} steps at "
-                     f"{cost.images_per_s:.0f} images/s measured) and its evaluations take about {one:.1f} s; expected "
-                     f"at least that, or fewer training points (train_subset) or a smaller model")
+    least = estimate(length.cut_to(shortest), cost, fit_every_evaluation=fit_every_evaluation)
+    what = "one epoch" if shortest == 1 else f"{shortest} epochs (the schedule's shortest)"
+    raise ValueError(f"time_budget={budget:g} s a run is invalid here: {what} of {length.steps_per_epoch} steps at "
+                     f"{cost.images_per_s:.0f} images/s measured, with the evaluations, take about {least:.1f} s; "
+                     f"expected at least that, or fewer training points (train_subset) or a smaller model")
 
 
 def record(ceiling: RunLength, length: RunLength, cost: Cost, *, budget: float, precision: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,6 +53,14 @@ class RunLength:
     def evaluates_after(self, epochs_done: int) -> bool:
         """Whether the test set is evaluated once ``epochs_done`` epochs are finished."""
         return epochs_done % self.eval_every == 0 or epochs_done == self.epochs
+
+
+def min_epochs(config: TrainConfig, *, steps_per_epoch: int) -> int:
+    """The fewest epochs ``config``'s schedule accepts (a one-cycle warm-up needs more than one step; see
+    build_scheduler): the shortest cut a time budget may make."""
+    if config.schedule != "onecycle":
+        return 1
+    return math.floor(1 / (config.warmup_fraction * steps_per_epoch)) + 1
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:

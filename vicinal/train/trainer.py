@@ -27,7 +27,7 @@ from vicinal.train.progress import EpochMeter, Progress
 from vicinal.train.rundir import (
     claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
 )
-from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
+from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler, min_epochs
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import StepOutput, build_mixer, manifold_layers, vicinal_step
 
@@ -176,7 +176,8 @@ class TrainingRun:
         if self.ctx.is_main:
             noisy = c.label_noise > 0
             cost = budget.measure(self)
-            length = budget.fit_length(self.length, cost, budget=c.time_budget, fit_every_evaluation=noisy)
+            length = budget.fit_length(self.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
+                                       min_epochs=min_epochs(c, steps_per_epoch=self.length.steps_per_epoch))
             found = (length, budget.record(self.length, length, cost, budget=c.time_budget,
                                            precision="bf16" if self.amp else "fp32", fit_every_evaluation=noisy))
         self.length, found_record = dist_.broadcast_object(found, self.ctx)
