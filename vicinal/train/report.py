@@ -146,22 +146,23 @@ def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[s
 def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: int) -> str:
     """What a metric's paired differences show, in words generated from the numbers (lower is better)."""
     metric = name.replace(" %", "")
-    n, mean = diff.n, scale * diff.mean
+    n, average = diff.n, scale * diff.mean
     lower = sum(d < 0 for d in diff.differences)
     if n == 0:
         return f"{metric}: not measured in both."
     if n == 1:
-        side = f"{label} is lower" if mean < 0 else "ERM is lower" if mean > 0 else "both are equal"
-        return f"{metric}: {side} by {abs(mean):.{digits}f} {unit} in the one seed: indicative only."
-    size = f"mean difference {mean:+.{digits}f} ± {scale * diff.se:.{digits}f} {unit}"
+        side = f"{label} is lower" if average < 0 else "ERM is lower" if average > 0 else "both are equal"
+        return f"{metric}: {side} by {abs(average):.{digits}f} {unit} in the one seed: indicative only."
+    size = f"mean difference {average:+.{digits}f} ± {scale * diff.se:.{digits}f} {unit}"
     verdict = diff.verdict(-1)
     if verdict == "reproduced":
         return f"{metric}: {label} is lower than ERM in all {n} seeds ({size}): {label} is ahead."
     if verdict == "contradicted":
         return f"{metric}: ERM is lower in all {n} seeds ({size}): ERM is ahead."
-    ahead = f"{label} ahead on average" if mean < 0 else "ERM ahead on average" if mean > 0 else "level on average"
-    return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}), within two paired "
-            f"standard errors: no clear difference at {n} seeds.")
+    ahead = f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0 else "level on average"
+    why = "not in every seed" if abs(diff.mean) > 2 * diff.se else "within two paired standard errors"
+    return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}), {why}: no clear "
+            f"difference at {n} seeds.")
 
 
 def _compare_budget(budget: dict) -> str:
