@@ -52,7 +52,7 @@ def test_help_lists_every_config_field_and_its_default(capsys, command):
     (["--device", "xpu"], "device='xpu'"),
     (["--model", "fastcnn100000"], "model='fastcnn100000'"),
     (["--model", "densenet_bc_1000000"], "depth=1000000"),
-    (["--augment-crop", "100000"], "crop_padding=100000"),
+    (["--augment-crop", "100000"], "augment_crop=100000"),
 ])
 def test_bad_option_is_one_line_naming_it_with_exit_code_2(capsys, tmp_path, argv, names):
     code, out, err = _run(capsys, "train", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "r"), *argv)

@@ -75,7 +75,7 @@ class Progress:
                      epochs=self.epoch, steps=self.step, nonfinite_skips=self.skips,
                      images_per_s=(self.epoch * length.steps_per_epoch * c.batch_size / self.train_seconds)
                      if self.train_seconds > 0 else None)
-        final.update({key: last[key] for key in ("corrupted_fit", "clean_train_error") if key in last})
+        final.update({key: last[key] for key in ("corrupted_fit", "clean_train_error", "fgsm_error") if key in last})
         return final
 
     def state_dict(self) -> dict:

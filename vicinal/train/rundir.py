@@ -167,6 +167,14 @@ def read_config(run_dir: Path) -> dict:
         raise ValueError(f"{str(path)!r} is not a vicinal run config: {e}") from None
 
 
+def read_provenance(run_dir: Path) -> dict:
+    """The ``provenance`` mapping of a run folder's config.json ({} when there is none to read)."""
+    try:
+        return dict(json.loads((Path(run_dir) / CONFIG_NAME).read_text())["provenance"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def rewrite_metrics(run_dir: Path, history: list[dict]) -> None:
     """metrics.jsonl: one JSON object per finished epoch (rewritten whole, atomically, so resume never duplicates)."""
     text = "".join(json.dumps(row) + "\n" for row in history)
