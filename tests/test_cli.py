@@ -9,22 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from test_train_support import SUBPROCESS_ENV, tabular_config
-from vicinal.cli import main
+from test_train_support import SUBPROCESS_ENV, run_cli as _run, tabular_config
 from vicinal.train import Callback, RunInfo, TrainConfig, compare
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _run(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("command", ["train", "compare"])
@@ -54,6 +45,14 @@ def test_help_lists_every_config_field_and_its_default(capsys, command):
     (["--dataset", "iris", "--model", "mlp", "--train-subset", "none", "--test-subset", "none", "--batch-size", "1000"],
      "batch_size=1000"),
     (["--resume", "/nonexistent/run"], "/nonexistent/run"),
+    (["--epochs", "1", "--train-subset", "256"], "warmup_fraction=0.25 is invalid for a one-cycle schedule of 4 steps"),
+    (["--dataset", "iris", "--model", "fastcnn", "--train-subset", "none", "--test-subset", "none"],
+     "model='fastcnn' does not fit examples of shape (4,)"),
+    (["--device", "meta"], "device='meta'"),
+    (["--device", "xpu"], "device='xpu'"),
+    (["--model", "fastcnn100000"], "model='fastcnn100000'"),
+    (["--model", "densenet_bc_1000000"], "depth=1000000"),
+    (["--augment-crop", "100000"], "augment_crop=100000"),
 ])
 def test_bad_option_is_one_line_naming_it_with_exit_code_2(capsys, tmp_path, argv, names):
     code, out, err = _run(capsys, "train", "--preset", "smoke", "--quiet", "--out", str(tmp_path / "r"), *argv)
@@ -61,6 +60,29 @@ def test_bad_option_is_one_line_naming_it_with_exit_code_2(capsys, tmp_path, arg
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("vicinal: error: ") and names in lines[0], err
     assert "Traceback" not in err
+
+
+def test_out_that_is_a_file_or_under_one_is_one_line_with_exit_code_2(capsys, tmp_path):
+    (tmp_path / "f").write_text("x")
+    for out, names in ((tmp_path / "f", "expected a folder, found a file"),
+                       (tmp_path / "f" / "run", "expected a folder vicinal can write")):
+        code, _, err = _run(capsys, "train", "--preset", "smoke", "--quiet", "--out", str(out))
+        assert code == 2 and err.count("\n") == 1 and names in err, err
+
+
+def test_non_square_images_train_an_mlp_and_are_refused_by_lenet(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (80, 1, 28, 20), dtype=np.uint8)
+    np.savez(tmp_path / "wide.npz", x_train=images[:64], y_train=np.arange(64) % 4, x_test=images[64:],
+             y_test=np.arange(16) % 4)
+    options = ["train", "--preset", "smoke", "--quiet", "--threads", "1", "--dataset", f"npz:{tmp_path / 'wide.npz'}",
+               "--train-subset", "none", "--test-subset", "none", "--batch-size", "16", "--epochs", "2"]
+    code, _, err = _run(capsys, *options, "--model", "lenet", "--out", str(tmp_path / "lenet"))
+    assert code == 2 and err.count("\n") == 1 and "model='lenet' does not fit" in err and "square" in err
+    assert not (tmp_path / "lenet").exists()
+    code, out, err = _run(capsys, *options, "--model", "mlp", "--out", str(tmp_path / "mlp"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "mlp" / "results.json").read_text())["epochs"] == 2
 
 
 def test_bad_data_file_is_named_without_traceback_unless_debug(tmp_path):

@@ -1,4 +1,5 @@
-"""Two processes with gloo on CPU: DDP ERM equals one process with the doubled batch; 2-rank mixup resumes exactly."""
+"""Two processes with gloo on CPU: DDP ERM equals one process with the doubled batch; 2-rank mixup resumes exactly;
+a run folder another process holds is refused on both ranks."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from test_train_support import (
     SUBPROCESS_ENV, StepRecorder, assert_same_weights, cli_args, crash_at, tabular_config, weights,
 )
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
+from vicinal.train.rundir import claimed
 
 ROOT = Path(__file__).resolve().parent.parent
 # digits + the paper's MLP (no batch norm): 22 global batches of 64 an epoch
@@ -60,6 +62,10 @@ def _worker(rank: int, world_size: int, port: int, root: str) -> None:
         with contextlib.suppress(RuntimeError):  # the same step on both ranks
             train(config.replace(out=str(Path(root) / "crashed"), checkpoint_every=5), callbacks=[crash_at(30)])
         train(resume_config(Path(root) / "crashed"), resume=True)
+        try:  # a folder another process holds: refused on every rank alike (rank 0 checks the lock)
+            train(config.replace(out=str(Path(root) / "held")))
+        except ValueError as e:
+            (Path(root) / f"held{rank}.txt").write_text(str(e))
         dist.barrier()  # both ranks done before either tears gloo down (an early teardown can abort the other)
     finally:
         dist.destroy_process_group()
@@ -69,7 +75,10 @@ def _worker(rank: int, world_size: int, port: int, root: str) -> None:
 
 
 def test_two_rank_mixup_run_resumes_exactly(tmp_path):
-    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    with claimed(tmp_path / "held"):  # this process holds one folder while the ranks run
+        mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        assert f"is in use by another vicinal process (pid {os.getpid()})" in (tmp_path / f"held{rank}.txt").read_text()
     full = load_checkpoint(tmp_path / "full" / "checkpoint.pt")
     resumed = load_checkpoint(tmp_path / "crashed" / "checkpoint.pt")
     assert full["step"] == resumed["step"] == 44 and full["world_size"] == 2

@@ -1,4 +1,5 @@
-"""Checkpoints: atomic writes, weights-only loading, refused pickles, SIGKILL during save, safetensors export."""
+"""Checkpoints: atomic writes, weights-only loading, refused pickles, checksums, the previous checkpoint kept, file
+modes, SIGKILL during save, safetensors export."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 import torch
 
 from vicinal.train import export_safetensors, load_checkpoint, save_checkpoint
-from vicinal.train.checkpoint import atomic_write
+from vicinal.train.checkpoint import FORMAT, atomic_write, previous_path
+from vicinal.train.digest import digest
 
 
 class Evil:
@@ -37,7 +39,7 @@ def test_round_trip_is_weights_only_loadable(tmp_path):
 
 def test_a_file_needing_more_than_weights_is_refused(tmp_path):
     path = tmp_path / "checkpoint.pt"
-    torch.save({"format": "vicinal-checkpoint-1", "model": {}, "payload": Evil()}, path)
+    torch.save({"format": FORMAT, "model": {}, "payload": Evil()}, path)
     with pytest.raises(ValueError, match="refused.*GLOBAL"):
         load_checkpoint(path)
 
@@ -120,6 +122,7 @@ def test_fuzzed_checkpoints_load_or_raise_value_error(tmp_path_factory):
 
     original = _real_checkpoint_bytes(tmp_path_factory)
     folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "original.pt").write_bytes(original)
 
     @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
     @given(cut=st.integers(0, len(original)), flips=st.lists(st.tuples(st.integers(0, len(original) - 1),
@@ -136,6 +139,55 @@ def test_fuzzed_checkpoints_load_or_raise_value_error(tmp_path_factory):
             state = load_checkpoint(path)
         except ValueError:
             return
-        assert state["format"] == "vicinal-checkpoint-1"
+        assert digest(state) == original_digest  # what loads is what was saved: the checksum lets nothing else through
 
+    original_digest = digest(load_checkpoint(folder / "original.pt"))
     check()
+
+
+def _flip_a_bit_of(path, pattern: bytes) -> None:
+    """Flip the lowest bit of the first occurrence of ``pattern`` in the file (a weight's bytes: no zip or pickle
+    structure is touched)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(pattern)
+    data[at] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_a_bit_flip_in_a_weight_is_refused_and_the_previous_checkpoint_is_kept(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"model": {"w": torch.full((64,), 1.5)}, "step": 1}, path)
+    save_checkpoint({"model": {"w": torch.full((64,), 2.5)}, "step": 2}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.prev.pt", "checkpoint.pt"]
+    assert previous_path(path) == tmp_path / "checkpoint.prev.pt"
+    raw = torch.load(path, weights_only=True)
+    assert len(raw["sha256"]) == 64 and "sha256" not in load_checkpoint(path)
+    _flip_a_bit_of(path, torch.full((4,), 2.5).numpy().tobytes())
+    torch.load(path, weights_only=True)  # torch itself reads the damaged file without a word
+    with pytest.raises(ValueError, match="is damaged: its contents do not match the SHA-256"):
+        load_checkpoint(path)
+    assert load_checkpoint(previous_path(path))["step"] == 1
+
+
+def test_a_checkpoint_without_a_checksum_is_refused(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"format": "vicinal-checkpoint-1", "model": {"w": torch.zeros(2)}}, path)  # an older vicinal's
+    with pytest.raises(ValueError, match="older vicinal's, without a checksum"):
+        load_checkpoint(path)
+    torch.save({"format": FORMAT, "model": {"w": torch.zeros(2)}}, path)  # crafted: no checksum at all
+    with pytest.raises(ValueError, match="damaged"):
+        load_checkpoint(path)
+
+
+def test_written_files_get_the_umask_mode_or_keep_the_mode_they_had(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        new = atomic_write(tmp_path / "new.json", lambda f: f.write(b"{}"))
+        assert new.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        kept = tmp_path / "kept.json"
+        kept.write_bytes(b"old")
+        kept.chmod(0o640)
+        atomic_write(kept, lambda f: f.write(b"new"))
+        assert kept.read_bytes() == b"new" and kept.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(previous)

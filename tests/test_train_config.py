@@ -20,7 +20,12 @@ def test_paper_preset_holds_the_papers_cifar_settings():
     c = config_from_preset("paper")
     assert (c.model, c.optimizer, c.momentum, c.lr, c.schedule) == ("preact_resnet18", "sgd", 0.9, 0.1, "step")
     assert (c.milestones, c.lr_decay, c.epochs, c.weight_decay, c.batch_size) == ((100, 150), 0.1, 200, 1e-4, 128)
-    assert (c.augment_crop, c.augment_flip, c.alpha) == (4, True, 1.0)
+    assert c.alpha == 1.0
+    # augmentation is left to CIFAR's default, the paper's 4-pixel crops and flips
+    from vicinal.data import Augment
+    from vicinal.data.cifar import SOURCES
+
+    assert (c.augment_crop, c.augment_flip) == (None, None) and SOURCES["cifar10"].augment == Augment(4, True)
 
 
 def test_overrides_apply_on_top_of_the_preset():
@@ -35,7 +40,8 @@ def test_overrides_apply_on_top_of_the_preset():
     ("mix", "outputs"), ("pairing", "nearest"), ("label_smoothing", 1.0), ("dropout", 1.0), ("mix_prob", 1.5),
     ("label_noise", -0.2), ("train_subset", 0), ("batch_size", 0), ("milestones", (150, 100)),
     ("milestones", (0,)), ("lr_decay", 0.0), ("precision", "fp8"), ("device", "gpu-9"), ("seed", -1),
-    ("augment_crop", -2), ("input_noise", -1.0), ("checkpoint_every", -1), ("knn_k", 0),
+    ("augment_crop", -2), ("augment_flip", 1), ("augment_flip", "none"), ("time_budget", 0.0), ("fgsm_eps", 2.0),
+    ("model", "auto0"), ("input_noise", -1.0), ("checkpoint_every", -1), ("knn_k", 0),
     ("mixup_off_epochs", 99), ("warmup_fraction", 1.0), ("eval_every", 0),
 ])
 def test_bad_field_raises_value_error_naming_it(field, value):

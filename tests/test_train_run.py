@@ -97,11 +97,15 @@ def _nan_at(bad_steps: set[int]) -> OnTrainingForward:
 
 def test_nonfinite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
     config = tabular_config(tmp_path / "r", epochs=3)
-    with pytest.raises(NonFiniteLossError, match=r"non-finite loss .* at step 30 \(epoch 2\)"):
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss .* at step 30 \(epoch 2\); stopped, the last good "
+                                                 r"checkpoint, .*checkpoint.pt, is kept"):
         train(config, callbacks=[_nan_at({30})])  # digits: 22 steps an epoch, so step 30 is in epoch 2
     state = load_checkpoint(tmp_path / "r" / "checkpoint.pt")
     assert (state["step"], state["epoch"]) == (22, 1)
     assert all(torch.isfinite(v).all() for v in state["model"].values())
+    with pytest.raises(NonFiniteLossError, match=r"at step 3 \(epoch 1\); stopped, no checkpoint was written yet"):
+        train(tabular_config(tmp_path / "early", epochs=3), callbacks=[_nan_at({3})])
+    assert not (tmp_path / "early" / "checkpoint.pt").exists()
 
 
 def test_nonfinite_steps_can_be_skipped_up_to_a_limit(tmp_path):

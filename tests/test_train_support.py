@@ -29,6 +29,18 @@ def image_config(out, **changes) -> TrainConfig:
     return TrainConfig(**{**base, **changes})
 
 
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run ``vicinal *argv`` in this process: (exit code, stdout, stderr)."""
+    from vicinal.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def cli_args(options: dict) -> list[str]:
     """TrainConfig values as the generated CLI options (True: --flag, False: --no-flag, None: none)."""
     args = []

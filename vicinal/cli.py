@@ -11,7 +11,7 @@ import typing
 from collections.abc import Sequence
 
 from vicinal.train.backends import BACKENDS
-from vicinal.train.config import PRESETS, TrainConfig
+from vicinal.train.config import PRESET_NOTES, PRESETS, TrainConfig
 
 DEFAULT_PRESET = "quick"
 
@@ -30,6 +30,11 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         import textwrap
 
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        if isinstance(action, _OptionalBool):  # the value goes with the positive flag only
+            return f"{action.option_strings[0]} [{action.metavar}], {action.option_strings[1]}"
+        return super()._format_action_invocation(action)
 
 
 def _fail(message: str, code: int = 2) -> typing.NoReturn:
@@ -52,15 +57,36 @@ def field_comments(cls: type = TrainConfig) -> dict[str, str]:
     return comments
 
 
-def _optional_int(text: str) -> int | None:
-    return None if text.lower() == "none" else int(text)
+def _optional(kind: type):
+    """An argparse type for a ``kind | None`` field: "none" is None, anything else ``kind(text)``."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = f"{kind.__name__} or none"  # what argparse names in its error message
+    return parse
 
 
-_optional_int.__name__ = "integer or none"
+class _OptionalBool(argparse.Action):
+    """A ``bool | None`` field: --flag (True), --no-flag (False), --flag true|false|none (none: the default
+    chosen by the data set)."""
 
+    VALUES = {"true": True, "false": False, "none": None}
+    ABSENT = object()  # the flag given without a value
 
-def _optional_str(text: str) -> str | None:
-    return None if text.lower() == "none" else text
+    def __init__(self, option_strings: list[str], dest: str, **kwargs) -> None:
+        negated = ["--no-" + s[2:] for s in option_strings]
+        super().__init__([*option_strings, *negated], dest, nargs="?", const=self.ABSENT, metavar="true|false|none",
+                         **kwargs)
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        negated = option_string.startswith("--no-")
+        if negated and value is not self.ABSENT:
+            parser.error(f"argument {option_string}: takes no value, got {value!r}")
+        if value is self.ABSENT:
+            value = "false" if negated else "true"
+        if value.lower() not in self.VALUES:
+            parser.error(f"argument {option_string}: expected true, false or none, got {value!r}")
+        setattr(namespace, self.dest, self.VALUES[value.lower()])
 
 
 def _preset_note(name: str) -> str:
@@ -83,14 +109,16 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if hint is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif set(args) == {bool, type(None)}:
+            kwargs["action"] = _OptionalBool
         elif origin is typing.Literal:
             kwargs["choices"] = list(args)
         elif origin is tuple:
             kwargs.update(type=int, nargs="*", metavar="EPOCH")
         elif hint in (int, float, str):
             kwargs["type"] = hint
-        elif args and type(None) in args:
-            kwargs["type"] = _optional_int if int in args else _optional_str
+        elif len(args) == 2 and type(None) in args and set(args) & {int, float, str}:
+            kwargs["type"] = _optional(next(a for a in args if a is not type(None)))
         else:  # a field type this generator does not know: fail loudly when the field is added
             raise TypeError(f"TrainConfig.{f.name}: no CLI mapping for type {hint!r}")
         group.add_argument("--" + f.name.replace("_", "-"), **kwargs)
@@ -127,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     **common)
     for sub in (train_p, compare_p):
         sub.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
-                         help="starting values: smoke (seconds), quick (the main job), standard (≤ 30 min a "
-                              "run), paper (the paper's CIFAR settings, for a GPU)")
+                         help="starting values: smoke (seconds), quick (a few minutes on any data), main (the main "
+                              "job, make demo: ERM vs mixup where ERM fits its training set, in a 4-minute budget), "
+                              "standard (≤ 30 min a run), paper (the paper's CIFAR settings, for a GPU)")
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help="show the full traceback of errors")
         add_config_options(sub)
@@ -177,8 +206,9 @@ def _run(args: argparse.Namespace) -> str:
             result = train(config_from_preset(args.preset, **overrides))
         return str(result.run_dir / REPORT_NAME)
     config = config_from_preset(args.preset, **overrides)
-    return str(compare(config, alphas=args.alphas, seeds=args.seeds, backend=args.backend,
-                       address=args.address).report)
+    note = PRESET_NOTES.get(args.preset) if config.dataset == PRESETS[args.preset]["dataset"] else None
+    return str(compare(config, alphas=args.alphas, seeds=args.seeds, backend=args.backend, address=args.address,
+                       note=note).report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """vicinal.eval: error, NLL and calibration (ECE), FGSM / I-FGSM attacks, paired statistics over seeds, plots and
 report helpers."""
 
-from vicinal.eval.attacks import attack_error, fgsm, ifgsm
+from vicinal.eval.attacks import attack_error, fgsm, ifgsm, in_pixel_space
 from vicinal.eval.calibration import expected_calibration_error, reliability_bins
 from vicinal.eval.metrics import autocast_context, evaluate, predict
 from vicinal.eval.plots import bar_chart, learning_curves, line_chart, reliability_diagram
@@ -9,7 +9,8 @@ from vicinal.eval.report import markdown_table, mean_std
 from vicinal.eval.stats import Paired, paired
 
 __all__ = [
-    "attack_error", "fgsm", "ifgsm", "expected_calibration_error", "reliability_bins", "autocast_context",
+    "attack_error", "fgsm", "ifgsm", "in_pixel_space", "expected_calibration_error", "reliability_bins",
+    "autocast_context",
     "evaluate", "predict", "bar_chart", "learning_curves", "line_chart", "reliability_diagram",
     "markdown_table", "mean_std", "Paired", "paired",
 ]  # fmt: skip

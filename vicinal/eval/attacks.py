@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import torch
@@ -13,6 +13,15 @@ from torch import Tensor, nn
 from vicinal.eval._mode import eval_mode
 
 Clamp = tuple[float, float] | None
+
+
+def in_pixel_space(model: nn.Module, mean: Sequence[float], std: Sequence[float]) -> nn.Module:
+    """``model``, trained on inputs standardized per channel with ``mean`` and ``std`` (pixel scale [0, 1]), as a
+    model of pixels in [0, 1] (what the attacks perturb): ``nn.Sequential(Normalize(mean, std), model)``, on the
+    model's device. The model itself is shared, not copied (the attacks run it in eval mode and give its mode back)."""
+    from vicinal.models import Normalize
+
+    return nn.Sequential(Normalize(mean, std), model).to(next(model.parameters()).device)
 
 
 def _check_attack_inputs(x: Tensor, y: Tensor, eps: float, clamp: Clamp) -> None:

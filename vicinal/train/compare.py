@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,8 +14,10 @@ from vicinal.train.callbacks import Callback
 from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
-from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, default_run_dir
-from vicinal.train.trainer import Result
+from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
+from vicinal.train.trainer import Result, resolve
+
+BUDGET_NAME = "budget.json"  # what a comparison's time budget bought, kept so that continuing it keeps its length
 
 
 @dataclass
@@ -24,6 +28,7 @@ class CompareResult:
     report: Path
     results: list[dict]  # one ``final`` dict per (alpha, seed), in run order (seed by seed)
     runs: list[Result]
+    budget: dict | None = None  # what config.time_budget bought every run (vicinal.train.budget.record), if given
 
 
 def _check_alphas(alphas) -> tuple[float, ...]:
@@ -42,32 +47,57 @@ def compare_configs(config: TrainConfig, root: Path, *, alphas: Sequence[float],
             for seed in seeds for alpha in alphas]
 
 
+def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) -> tuple[list[TrainConfig], dict]:
+    """``configs`` cut to the length that fits ``seconds`` split evenly over them, and what it bought.
+
+    One probe, of the config with the largest α, sets the length of every run, so each α trains the same
+    epochs. The record is kept in root/budget.json; a comparison continued in ``root`` keeps its length.
+    """
+    path = root / BUDGET_NAME
+    if path.is_file():
+        budget = json.loads(path.read_text())
+    else:
+        probed = max(configs, key=lambda c: c.alpha).replace(time_budget=seconds / len(configs))
+        budget = {**resolve(probed)[1], "comparison_seconds": seconds, "runs": len(configs)}
+        if process_rank() == 0:
+            write_json(path, budget)
+    return [c.replace(time_budget=None, epochs=budget["epochs"], mixup_off_epochs=budget["mixup_off_epochs"])
+            for c in configs], budget
+
+
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
             out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (), backend: Backend = "local",
-            address: str | None = None) -> CompareResult:
+            address: str | None = None, note: str | None = None) -> CompareResult:
     """Train ``config`` once per (α, seed) (default α: 0 = ERM and config.alpha) and write a compare folder.
 
     ``seeds``: a count n (config.seed, config.seed + 1, ...) or a list of seeds; every run gets the same data,
-    model and budget. The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json (a list
-    of every run's ``final``) and report.md (mean ± std over seeds per α, learning curves, reliability
-    diagrams). ``callbacks`` observe every run. ``backend`` and ``address`` say where the runs go (see train_all:
-    "ray" runs them as Ray tasks, side by side as the CPUs and GPUs allow); the report is written once all are in.
+    model and budget. ``config.time_budget`` is the whole comparison's: one probe fits every run's epochs in
+    its share (``fit_budget``). The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json
+    (a list of every run's ``final``) and report.md (mean ± std over seeds per α, the paired differences from
+    ERM, learning curves, reliability diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend``
+    and ``address`` say where the runs go (see train_all: "ray" runs them as Ray tasks, side by side as the CPUs
+    and GPUs allow); the report is written once all are in.
 
     Nothing is lost on a crash: the runs go seed by seed (every α of a seed, then the next seed), and a
     sub-run folder that already holds a checkpoint is resumed (a finished one only evaluated again), so
-    the same call continues an interrupted comparison, or reports fewer seeds of it.
+    the same call continues an interrupted comparison, or reports fewer seeds of it. The folder is claimed as a
+    run's is (``rundir.claimed``): a new, empty or vicinal compare folder, locked while the comparison runs.
     """
     alphas = _check_alphas(alphas if alphas is not None else (0.0, config.alpha))
     seeds = resolve_seeds(seeds, start=config.seed)
     for a in alphas:
         config.replace(alpha=a)  # validates every α before anything runs
     root = Path(out or config.out or default_run_dir(config, prefix="compare-"))
-    runs = train_all(compare_configs(config, root, alphas=alphas, seeds=seeds), callbacks=callbacks,
-                     backend=backend, address=address)
-    results = [r.final for r in runs]
-    if process_rank() == 0:  # under torchrun only rank 0 writes
-        from vicinal.train.report import write_compare_report
+    main = process_rank() == 0  # under torchrun only rank 0 holds the folder and writes
+    with claimed(root, kind="compare") if main else contextlib.nullcontext():
+        configs, budget = compare_configs(config, root, alphas=alphas, seeds=seeds), None
+        if config.time_budget is not None:
+            configs, budget = fit_budget(configs, root, seconds=config.time_budget)
+        runs = train_all(configs, callbacks=callbacks, backend=backend, address=address)
+        results = [r.final for r in runs]
+        if main:
+            from vicinal.train.report import write_compare_report
 
-        write_json(root / RESULTS_NAME, results)
-        write_compare_report(root, runs)
-    return CompareResult(root, root / REPORT_NAME, results, runs)
+            write_json(root / RESULTS_NAME, results)
+            write_compare_report(root, runs, budget=budget, note=note)
+    return CompareResult(root, root / REPORT_NAME, results, runs, budget)

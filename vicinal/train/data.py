@@ -1,15 +1,18 @@
-"""The data of one run: seeded subsets, corrupted labels and the in-memory loaders (train shard, test, train-eval)."""
+"""The data of one run: what the config leaves to the data set (model, augmentation), seeded subsets, corrupted
+labels and the in-memory loaders (train shard, test, train-eval)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
 
-from vicinal.train.config import TrainConfig
-from vicinal.train.distributed import DistContext
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
 from vicinal.data.loader import derive_seed
+from vicinal.train.config import TrainConfig, auto_width
+from vicinal.train.digest import digest
+from vicinal.train.distributed import DistContext
 from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
@@ -21,22 +24,56 @@ class RunData:
 
     train: object  # TensorLoader over this rank's shard, shuffled, augmented
     test: object  # TensorLoader over the test split, in order
-    train_eval: object | None  # TensorLoader over the training split in order (only when labels are corrupted)
+    train_eval: object  # TensorLoader over the training split in order, with the clean labels
     num_classes: int
-    kind: str  # "image" or "tabular"
-    input_shape: tuple[int, ...]  # one input's shape: (C, H, W) or (F,)
+    kind: str  # "image", "sequence" or "tabular"
+    input_shape: tuple[int, ...]  # one input's shape: (C, H, W), (C, T) or (F,)
     clean_labels: torch.Tensor | None  # the training labels before corruption (label_noise > 0 only)
     noisy_labels: torch.Tensor | None  # the labels trained on (label_noise > 0 only)
     corrupted: torch.Tensor | None  # bool mask of the corrupted training points (label_noise > 0 only)
     corruption_state: torch.Tensor  # state of the corruption generator before it drew (kept in checkpoints)
     channels_last: bool  # the loaders yield channels_last batches
+    mean: tuple[float, ...]  # the standardization the loaders apply, per channel or feature (in [0, 1] pixel
+    std: tuple[float, ...]  # scale for uint8 images: a pixel-space model is Normalize(mean, std) then the model)
 
 
-def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str, what: str):
-    if size is None:
+def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
+    """``config`` with what it leaves to the data set made explicit, checked before anything is built.
+
+    ``model="auto"`` becomes ``default_model`` of one example's shape (mlp, cnn1d or fastcnn), "auto<W>" its
+    convolutional ones at width W (cnn1d<W>, fastcnn<W>; the mlp stays as it is);
+    ``augment_crop`` / ``augment_flip`` None become the data set's label-preserving default (none on a user's
+    files). Raises ValueError naming the field when the model does not take the data's examples (both shapes
+    named) or the augmentation, test-time augmentation or attack does not fit them.
+    """
+    from vicinal.models import check_fits, default_model
+
+    shape = dataset.input_shape
+    width = auto_width(config.model)
+    model = config.model if width is None else default_model(shape)
+    if width and model in ("cnn1d", "fastcnn"):
+        model += str(width)
+    crop, flip = config.augment_crop, config.augment_flip
+    if dataset.kind != "image":
+        for name in ("augment_crop", "augment_flip", "test_flip", "test_translate"):
+            if getattr(config, name):
+                raise ValueError(f"{name}={getattr(config, name)!r} is invalid for {config.dataset!r}: its examples "
+                                 f"of shape {shape} are {dataset.kind} data, expected images (C, H, W) to augment")
+    if config.fgsm_eps and dataset.x_train.dtype != torch.uint8:
+        raise ValueError(f"fgsm_eps={config.fgsm_eps!r} is invalid for {config.dataset!r}: ε is in pixels in [0, 1], "
+                         f"expected images stored as uint8 pixels")
+    try:
+        augment = dataset.augmentation(crop_padding=crop, flip=flip) or Augment()
+    except ValueError:  # the only fault left: a crop padding over half the images' side
+        raise ValueError(f"augment_crop={crop!r} is invalid for images of shape {shape}: expected at most "
+                         f"{min(shape[1:]) // 2} (half the smaller side)") from None
+    check_fits(model, shape, num_classes=dataset.num_classes, dropout=config.dropout)
+    return config.replace(model=model, augment_crop=augment.crop_padding, augment_flip=augment.flip)
+
+
+def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str):
+    if size is None or size >= len(y):
         return x, y
-    if size > len(y):
-        raise ValueError(f"{what}={size} is invalid: the data set has only {len(y)} points")
     keep = torch.randperm(len(y), generator=make_generator(seed, stream))[:size]
     return x[keep], y[keep]
 
@@ -55,6 +92,32 @@ def _corrupt(labels: torch.Tensor, config: TrainConfig, *, num_classes: int,
     return state, noisy, mask
 
 
+def data_record(dataset: Dataset) -> dict:
+    """What identifies a run's data: ``source``, the absolute path it was read from (the data set's ``source``, or
+    name, where that is no file or folder), and ``fingerprint``, the SHA-256 of the loaded splits, class count and
+    kind."""
+    source = os.path.abspath(dataset.source) if dataset.source and os.path.exists(dataset.source) else \
+        dataset.source or dataset.name
+    fingerprint = digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
+                          dataset.kind])
+    return dict(source=source, fingerprint=fingerprint)
+
+
+def absolute_dataset(name: str, source: str) -> str:
+    """``name`` with the path of its ``csv:`` or ``npz:`` file, read from ``source`` (the Dataset's), made absolute:
+    the run reads the same file when it is resumed from another folder. Other names are returned as they are."""
+    spec = name[4:]
+    if not name.startswith(("csv:", "npz:")) or not os.path.isfile(source):
+        return name
+    if spec.startswith(source):
+        rest = spec[len(source):]  # csv's :LABEL_COLUMN
+    elif os.path.normpath(spec) == os.path.normpath(source):
+        rest = ""
+    else:
+        return name
+    return name[:4] + os.path.abspath(source) + rest
+
+
 def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device, ctx: DistContext,
                  channels_last: bool, corruption_state: torch.Tensor | None = None) -> RunData:
     """Take ``config``'s seeded subsets of ``dataset``, corrupt labels, and build the loaders on ``device``.
@@ -64,10 +127,8 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
     ``channels_last``: the loaders yield batches in channels_last memory format.
     """
     c, ds = config, dataset
-    x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset",
-                               what="train_subset")
-    x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset",
-                             what="test_subset")
+    x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset")
+    x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset")
     if c.batch_size % ctx.world_size:
         raise ValueError(f"batch_size={c.batch_size} is invalid: expected a multiple of the {ctx.world_size} "
                          f"processes")
@@ -76,20 +137,14 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
         raise ValueError(f"batch_size={c.batch_size} is invalid: larger than the {len(y_train)} training points")
     state, noisy, mask = _corrupt(y_train, c, num_classes=ds.num_classes, corruption_state=corruption_state)
     clean, y_train = (y_train, noisy) if mask is not None else (None, y_train)
-    image = ds.kind == "image"
-    for name in ("test_flip", "test_translate"):
-        if getattr(c, name) and not image:
-            raise ValueError(f"{name}={getattr(c, name)!r} is invalid for {c.dataset!r}: test-time augmentation "
-                             f"needs image data")
-    augment = Augment(crop_padding=c.augment_crop, flip=c.augment_flip) if image and (
-        c.augment_crop or c.augment_flip) else None
+    augment = ds.augmentation(crop_padding=c.augment_crop, flip=c.augment_flip)
     norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=channels_last)
     train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
                          seed=derive_seed(c.seed, "loader"), rank=ctx.rank, world_size=ctx.world_size, **norm)
     test = TensorLoader(x_test, y_test, batch_size=EVAL_BATCH, shuffle=False, **norm)
-    train_eval = TensorLoader(x_train, clean, batch_size=EVAL_BATCH, shuffle=False, **norm) if mask is not None \
-        else None
+    train_eval = TensorLoader(x_train, y_train if clean is None else clean, batch_size=EVAL_BATCH, shuffle=False,
+                              **norm)
     if mask is not None:
         clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
     return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
-                   state, channels_last)
+                   state, channels_last, tuple(ds.mean), tuple(ds.std))

@@ -40,14 +40,16 @@ class Progress:
             self.sums[key] += value
         self.train_seconds += seconds
 
-    def skip_nonfinite(self, loss: torch.Tensor, *, limit: int, run_dir: Path) -> None:
-        """Count a step skipped for its non-finite ``loss``; raise NonFiniteLossError once more than ``limit``."""
+    def skip_nonfinite(self, loss: torch.Tensor, *, limit: int, kept: Path | None) -> None:
+        """Count a step skipped for its non-finite ``loss``; raise NonFiniteLossError once more than ``limit``,
+        naming the last good checkpoint ``kept`` (None: the run has written none yet)."""
         self.skips += 1
         if self.skips > limit:
+            where = f"the last good checkpoint, {kept}, is kept" if kept else "no checkpoint was written yet"
             raise NonFiniteLossError(
-                f"non-finite loss ({loss.item()}) at step {self.step + 1} (epoch {self.epoch + 1}); stopped, the "
-                f"last good checkpoint in {run_dir} is kept (lower --lr, or allow skipping such steps "
-                f"with --max-nonfinite-skips K; {self.skips - 1} skipped so far)")
+                f"non-finite loss ({loss.item()}) at step {self.step + 1} (epoch {self.epoch + 1}); stopped, "
+                f"{where} (lower --lr, or allow skipping such steps with --max-nonfinite-skips K; "
+                f"{self.skips - 1} skipped so far)")
 
     def end_epoch(self, *, lr: float) -> dict:
         """Close the epoch: append its metrics row (test metrics None until evaluated) and return it."""
@@ -73,7 +75,7 @@ class Progress:
                      epochs=self.epoch, steps=self.step, nonfinite_skips=self.skips,
                      images_per_s=(self.epoch * length.steps_per_epoch * c.batch_size / self.train_seconds)
                      if self.train_seconds > 0 else None)
-        final.update({key: last[key] for key in ("corrupted_fit", "clean_train_error") if key in last})
+        final.update({key: last[key] for key in ("corrupted_fit", "clean_train_error", "fgsm_error") if key in last})
         return final
 
     def state_dict(self) -> dict:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from vicinal.eval import learning_curves, markdown_table, mean_std, reliability_diagram
+from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
+from vicinal.eval.report import mean
+from vicinal.train.budget import describe as describe_budget
 from vicinal.train.checkpoint import atomic_write
 from vicinal.train.rundir import REPORT_NAME
 
@@ -36,7 +38,8 @@ def write_run_report(result) -> Path:
     label = label_of(c.alpha, c.method)
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "",
+    budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *budget,
              markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
                             [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
                               f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
@@ -50,31 +53,47 @@ def write_run_report(result) -> Path:
     return _write(run_dir / REPORT_NAME, "\n".join(lines))
 
 
-def write_compare_report(root: Path, runs: Sequence) -> Path:
-    """report.md of a comparison: mean ± std over seeds per α, learning curves, reliability diagrams."""
+# The metrics a comparison reports per run, all lower-is-better: (results.json key, name, scale, unit of differences)
+METRICS = (("test_error", "test error %", 100, "points"), ("test_nll", "test NLL", 1, "nats"),
+           ("ece", "ECE %", 100, "points"), ("gap", "train–test gap %", 100, "points"),
+           ("fgsm_error", "FGSM error %", 100, "points"))
+GAP_NOTE = ("train–test gap: test error minus the error on the training set itself (un-augmented, true labels, after "
+            "the last epoch); near the test error when the network fits its training set.")
+
+
+def _metric(final: dict, key: str) -> float | None:
+    if key == "gap":
+        train = final.get("clean_train_error")
+        return None if train is None else final["test_error"] - train
+    return final.get(key)
+
+
+def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None, note: str | None = None) -> Path:
+    """report.md of a comparison: mean ± std over seeds per α, each metric's per-seed paired difference from ERM
+    with a sentence saying what it shows, learning curves, reliability diagrams; what its time ``budget`` bought,
+    when it had one; ``note`` opens it (e.g. why this regime)."""
     root = Path(root)
     groups: dict[str, list] = {}
     for r in runs:
         groups.setdefault(label_of(r.config.alpha, r.config.method), []).append(r)
-    rows = []
-    for label, members in groups.items():
-        finals = [m.final for m in members]
-        rows.append([label, len(finals), mean_std([x["test_error"] for x in finals], scale=100),
-                     mean_std([x["test_nll"] for x in finals], digits=4),
-                     mean_std([x["ece"] for x in finals], scale=100),
-                     mean_std([x["train_seconds"] for x in finals], digits=1)])
     first = runs[0].config
+    metrics = [m for m in METRICS if all(_metric(r.final, m[0]) is not None for r in runs)]
+    headers = ["run", "seeds"] + [name for _, name, _, _ in metrics] + ["train seconds"]
+    if first.fgsm_eps:
+        headers = [h.replace("FGSM error %", f"FGSM error % (ε = {_eps(first.fgsm_eps)})") for h in headers]
+    rows = [[label, len(ms)] + [mean_std([_metric(m.final, key) for m in ms], scale=scale, digits=2 if scale > 1 else 4)
+                                for key, _, scale, _ in metrics]
+            + [mean_std([m.final["train_seconds"] for m in ms], digits=1)] for label, ms in groups.items()]
     histories = [m.history for ms in groups.values() for m in ms]
     curves = learning_curves({label: [m.history for m in ms] for label, ms in groups.items()},
                              path=root / "learning_curves.png", metrics=_curve_metrics(histories),
                              title=f"{first.model} on {first.dataset}: ERM vs mixup")
     predictions = {label: (ms[0].last_eval["probs"], ms[0].last_eval["labels"])
                    for label, ms in groups.items() if ms[0].last_eval is not None}
-    lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "",
-             f"{first.epochs} epochs, batch {first.batch_size}, {first.optimizer} lr {first.lr:g} "
-             f"({first.schedule}), weight decay {first.weight_decay:g}{_recipe_extras(first)}; the same budget "
-             "for every α; mean ± std over seeds.", "",
-             markdown_table(["run", "seeds", "test error %", "test NLL", "ECE %", "train seconds"], rows), "",
+    lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
+             f"{recipe(first)}; {_points(runs[0].final)}the same budget for every α; mean ± std over seeds.", "",
+             *([_compare_budget(budget), ""] if budget else []),
+             markdown_table(headers, rows), "", *(_paired_section(groups, metrics)),
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
         rel = reliability_diagram(predictions, path=root / "reliability.png",
@@ -85,18 +104,90 @@ def write_compare_report(root: Path, runs: Sequence) -> Path:
     return _write(root / REPORT_NAME, "\n".join(lines))
 
 
-def _recipe_extras(config) -> str:
-    """The options beyond the optimizer that change what the numbers mean, as ", a, b" (empty when none is on)."""
-    extras = []
-    if config.augment_crop or config.augment_flip:
-        extras.append("augmentation: " + " + ".join(
-            ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])))
+def _eps(eps: float) -> str:
+    """ε in pixels [0, 1], also as levels of 255 where it is a whole number of them."""
+    levels = eps * 255
+    return f"{eps:.4g} = {levels:.0f}/255" if abs(levels - round(levels)) < 1e-6 else f"{eps:.4g}"
+
+
+def _points(final: dict) -> str:
+    counts = [f"{final[k]:,} {what} points" for k, what in (("train_points", "training"), ("test_points", "test"))
+              if final.get(k)]
+    return " and ".join(counts) + ", " if counts else ""
+
+
+def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[str]:
+    """Each mixing run's per-seed differences from ERM and a sentence per metric, when ERM is in the comparison."""
+    erm = groups.get(label_of(0.0))
+    if not erm:
+        return []
+    lines = []
+    for label, members in groups.items():
+        if members is erm:
+            continue
+        rows, sentences = [], []
+        for key, name, scale, unit in metrics:
+            diff = paired({r.config.seed: _metric(r.final, key) for r in erm},
+                          {r.config.seed: _metric(r.final, key) for r in members})
+            digits = 2 if scale > 1 else 3
+            rows.append([name, diff.describe(scale=scale, digits=digits)])
+            sentence = _sentence(name, label, diff, scale=scale, unit=unit, digits=digits)
+            if key == "gap":  # a gap also shrinks when the training error rises: say which it was
+                train = {lab: mean(m.final["clean_train_error"] for m in ms) for lab, ms in (("ERM", erm),
+                                                                                             (label, members))}
+                sentence += (f" Training error after the last epoch: ERM {100 * train['ERM']:.2f} %, {label} "
+                             f"{100 * train[label]:.2f} %.")
+            sentences.append(f"- {sentence}")
+        lines += [f"{label} − ERM, seed by seed (mean ± paired standard error; negative: {label} lower):", "",
+                  markdown_table(["metric", f"{label} − ERM"], rows), "", *sentences, "", GAP_NOTE, ""]
+    return lines
+
+
+def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: int) -> str:
+    """What a metric's paired differences show, in words generated from the numbers (lower is better)."""
+    metric = name.replace(" %", "")
+    n, average = diff.n, scale * diff.mean
+    lower = sum(d < 0 for d in diff.differences)
+    if n == 0:
+        return f"{metric}: not measured in both."
+    if n == 1:
+        side = f"{label} is lower" if average < 0 else "ERM is lower" if average > 0 else "both are equal"
+        return f"{metric}: {side} by {abs(average):.{digits}f} {unit} in the one seed: indicative only."
+    size = f"mean difference {average:+.{digits}f} ± {scale * diff.se:.{digits}f} {unit}"
+    verdict = diff.verdict(-1)
+    if verdict == "reproduced":
+        return f"{metric}: {label} is lower than ERM in all {n} seeds ({size}): {label} is ahead."
+    if verdict == "contradicted":
+        return f"{metric}: ERM is lower in all {n} seeds ({size}): ERM is ahead."
+    ahead = f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0 else "level on average"
+    why = "not in every seed" if abs(diff.mean) > 2 * diff.se else "within two paired standard errors"
+    return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}), {why}: no clear "
+            f"difference at {n} seeds.")
+
+
+def _compare_budget(budget: dict) -> str:
+    return (f"The comparison's {budget['comparison_seconds']:g} s, split over its {budget['runs']} runs: "
+            f"{describe_budget(budget)}.")
+
+
+def recipe(config) -> str:
+    """A resolved ``config``'s training recipe in words: length, batch, optimizer, and the options that change what
+    the numbers mean (the augmentation always)."""
+    extras = [f"{config.epochs} epochs, batch {config.batch_size}, {config.optimizer} lr {config.lr:g} "
+              f"({config.schedule}), weight decay {config.weight_decay:g}",
+              f"augmentation: {describe_augmentation(config)}"]
     if config.mixup_off_epochs:
         extras.append(f"mixing off for the last {config.mixup_off_epochs} epochs")
     views = describe_test_views(config)
     if views:
         extras.append(f"test predictions averaged over {views} (test-time augmentation)")
-    return "".join(", " + e for e in extras)
+    return ", ".join(extras)
+
+
+def describe_augmentation(config) -> str:
+    """The training augmentation of a resolved ``config`` in words ("crop 2 + flip"), "none" when off."""
+    parts = ([f"crop {config.augment_crop}"] if config.augment_crop else []) + (["flip"] if config.augment_flip else [])
+    return " + ".join(parts) or "none"
 
 
 def describe_test_views(config) -> str:

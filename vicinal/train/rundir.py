@@ -1,22 +1,125 @@
-"""The run folder: its name, the resolved config with provenance, the metrics log, the results and final weights."""
+"""The run folder: claimed and locked while a process writes it, its name, the resolved config with provenance, the
+metrics log, the results and final weights."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
 
 import vicinal
-from vicinal.train.checkpoint import atomic_write, export_safetensors, write_json
+from vicinal.train import distributed as dist_
+from vicinal.train.checkpoint import (
+    CHECKPOINT_NAME, atomic_write, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json,
+)
 from vicinal.train.config import TrainConfig
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; folders are not locked there
+    fcntl = None
 
 CONFIG_NAME, METRICS_NAME, RESULTS_NAME = "config.json", "metrics.jsonl", "results.json"
 WEIGHTS_NAME, REPORT_NAME = "model.safetensors", "report.md"
+
+
+FolderKind = Literal["run", "compare"]
+
+
+def lock_name(kind: FolderKind) -> str:
+    """The lock file of a folder of ``kind``: it marks the folder as vicinal's and is locked while a process writes
+    there."""
+    return f".vicinal-{kind}.lock"
+
+
+def _foreign_files(folder: Path, kind: FolderKind) -> list[str]:
+    """The entries of an existing ``folder`` that show it is not a vicinal ``kind`` folder (none when it is empty,
+    holds the lock file of ``kind``, or a run's checkpoint)."""
+    names = sorted(p.name for p in folder.iterdir())
+    if not names or lock_name(kind) in names or (kind == "run" and CHECKPOINT_NAME in names):
+        return []
+    return names
+
+
+def _lock(folder: Path, kind: FolderKind, *, resume: bool) -> tuple[int, bool]:
+    """Check ``folder`` is free for a ``kind`` (made here unless ``resume``), lock it and remove the temporary files
+    a killed process left; (the lock file's descriptor, whether the folder was made here). ValueError when the
+    folder is not usable or another process holds it."""
+    name = "resume" if resume else "out"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name}={str(folder)!r} is invalid: expected a folder, found a file")
+    if resume:
+        checkpoint_to_resume(folder)  # nothing is written into a folder that holds no run
+    created = not folder.exists()
+    foreign = [] if created or resume else _foreign_files(folder, kind)
+    if foreign:
+        raise ValueError(f"out={str(folder)!r} is invalid: it holds files vicinal did not write "
+                         f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); expected a new or empty "
+                         f"folder, or a vicinal {kind} folder")
+    path = folder / lock_name(kind)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise ValueError(f"{name}={str(folder)!r} is invalid: expected a folder vicinal can write ({e.strerror})") \
+            from None
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(f"{name}={str(folder)!r} is in use by another vicinal process (pid {holder}): expected "
+                             f"a {kind} folder no other process holds") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    remove_temporaries(folder)
+    return fd, created
+
+
+@contextlib.contextmanager
+def claimed(folder: str | os.PathLike, *, kind: FolderKind = "run", resume: bool = False,
+            ctx: dist_.DistContext = dist_.DistContext()) -> Iterator[Path]:
+    """Hold ``folder`` for this process while the block runs: a run (or a comparison) writes only there.
+
+    A new run (``resume=False``) takes a folder that does not exist (made here, with its parents), is empty, or
+    already is a vicinal ``kind`` folder; a folder holding files vicinal did not write is refused, so a user's
+    files are never replaced. ``resume`` needs the folder to exist. The folder is then locked with ``flock`` on
+    its lock file (``lock_name(kind)``, which stays as the mark of a vicinal folder): a second process claiming it
+    gets ValueError until the first ends, and the lock goes with its process, so a killed run can be resumed.
+    Temporary files a killed process left mid-write are removed. Under torchrun rank 0 holds the lock and every
+    rank raises alike. A new folder left holding only the lock file (the block failed before writing) is removed.
+    """
+    folder = Path(folder)
+    fd, created, error = None, False, None
+    if ctx.is_main:
+        try:
+            fd, created = _lock(folder, kind, resume=resume)
+        except ValueError as e:
+            error = str(e)
+    error = dist_.broadcast_object(error, ctx)
+    if error is not None:
+        raise ValueError(error)
+    try:
+        yield folder
+    except BaseException:
+        if created and [p.name for p in folder.iterdir()] == [lock_name(kind)]:
+            (folder / lock_name(kind)).unlink()
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def _slug(text: str) -> str:
@@ -62,6 +165,14 @@ def read_config(run_dir: Path) -> dict:
         return json.loads(path.read_text())["config"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{str(path)!r} is not a vicinal run config: {e}") from None
+
+
+def read_provenance(run_dir: Path) -> dict:
+    """The ``provenance`` mapping of a run folder's config.json ({} when there is none to read)."""
+    try:
+        return dict(json.loads((Path(run_dir) / CONFIG_NAME).read_text())["provenance"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def rewrite_metrics(run_dir: Path, history: list[dict]) -> None:

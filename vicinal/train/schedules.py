@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,19 @@ class RunLength:
     def total_steps(self) -> int:
         return self.epochs * self.steps_per_epoch
 
+    @property
+    def evaluations(self) -> int:
+        """How many times the test set is evaluated (after every ``eval_every`` epochs and after the last)."""
+        return self.epochs // self.eval_every + (self.epochs % self.eval_every != 0)
+
+    def cut_to(self, epochs: int) -> "RunLength":
+        """This run cut to ``epochs`` (1 ≤ epochs ≤ its own), its epochs without mixing cut in proportion (rounded
+        half up), so the schedule keeps its shape: warm-up and annealing are shares of all steps already."""
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= self.epochs:
+            raise ValueError(f"epochs={epochs!r} is invalid: expected an integer in [1, {self.epochs}]")
+        off = (2 * self.mixup_off_epochs * epochs + self.epochs) // (2 * self.epochs)
+        return RunLength(epochs, self.steps_per_epoch, off, self.eval_every)
+
     def mixes_in(self, epoch: int) -> bool:
         """Whether epoch ``epoch`` (0-based) is trained with mixing (all but the last ``mixup_off_epochs``)."""
         return epoch < self.epochs - self.mixup_off_epochs
@@ -39,6 +53,14 @@ class RunLength:
     def evaluates_after(self, epochs_done: int) -> bool:
         """Whether the test set is evaluated once ``epochs_done`` epochs are finished."""
         return epochs_done % self.eval_every == 0 or epochs_done == self.epochs
+
+
+def min_epochs(config: TrainConfig, *, steps_per_epoch: int) -> int:
+    """The fewest epochs ``config``'s schedule accepts (a one-cycle warm-up needs more than one step; see
+    build_scheduler): the shortest cut a time budget may make."""
+    if config.schedule != "onecycle":
+        return 1
+    return math.floor(1 / (config.warmup_fraction * steps_per_epoch)) + 1
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -58,6 +80,11 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, lengt
     """
     total = length.total_steps
     if config.schedule == "onecycle":
+        warmup = config.warmup_fraction * total
+        if warmup <= 1:  # OneCycleLR's warm-up runs from step 0 to step warmup − 1 (a division by zero at 1)
+            raise ValueError(f"warmup_fraction={config.warmup_fraction!r} is invalid for a one-cycle schedule of "
+                             f"{total} steps: it gives {warmup:g} warm-up steps, expected more than 1 (train more "
+                             f"steps, raise warmup_fraction, or choose another schedule)")
         return OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup_fraction,
                           cycle_momentum=config.optimizer == "sgd" and config.momentum > 0)
     if config.schedule == "cosine":

@@ -31,6 +31,17 @@ def build_mixer(config: TrainConfig, *, num_classes: int, generator: torch.Gener
                  generator=generator)
 
 
+def manifold_layers(config: TrainConfig, model: nn.Module, prefix: str = "") -> tuple[str, ...] | None:
+    """The layers Manifold Mixup may mix, named as in the module the loop calls; None for the other methods."""
+    if config.method != "manifold_mixup":
+        return None
+    layers = getattr(model, "mixup_layers", None)
+    if not layers:
+        raise ValueError(f"method='manifold_mixup' is invalid for model={config.model!r}: expected a model "
+                         f"naming its mixup_layers")
+    return tuple(prefix + name if name else name for name in layers)
+
+
 def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mixer: Mixup,
                  autocast_dtype: torch.dtype | None, manifold_layers: tuple[str, ...] | None = None) -> StepOutput:
     """Forward pass and loss on (x, y) as mixed by ``mixer`` (Manifold Mixup of ``model`` when ``manifold_layers``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,18 +16,20 @@ from vicinal.data import load_dataset
 from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
-from vicinal.train.checkpoint import CHECKPOINT_NAME, restore, save_checkpoint, snapshot, start_state
+from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import RunData, prepare_data
+from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
-    autocast_dtype, determinism, make_generator, resolve_device, threads, use_channels_last,
+    autocast_dtype, determinism, make_generator, maybe_compile, resolve_device, threads, use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
-from vicinal.train.rundir import default_run_dir, rewrite_metrics, write_config, write_results
-from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
+from vicinal.train.rundir import (
+    claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
+)
+from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler, min_epochs
 from vicinal.train.signals import StopSignals, TrainingInterrupted
-from vicinal.train.step import StepOutput, build_mixer, vicinal_step
+from vicinal.train.step import StepOutput, build_mixer, manifold_layers, vicinal_step
 
 
 @dataclass
@@ -34,43 +37,65 @@ class Result:
     """What a finished run returns: its folder, config, per-epoch metrics, final numbers and trained model."""
 
     run_dir: Path
-    config: TrainConfig
+    config: TrainConfig  # as the run resolved it: the model, augmentation and length it trained with
     history: list[dict]
     final: dict
     model: nn.Module
     last_eval: dict | None = field(default=None, repr=False)  # evaluate() output of the last epoch (probs, labels)
+    budget: dict | None = None  # what the config's time budget bought (vicinal.train.budget.record), if it had one
 
 
 def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Callback] = ()) -> Result:
     """Train ``config.model`` on ``config.dataset`` as configured; write the run folder; return the Result.
 
     ``resume=True`` continues the run in ``config.out`` from its checkpoint (same final weights as an
-    uninterrupted run); a missing or foreign folder, or an incompatible config, raises ValueError.
-    Under torchrun (RANK/WORLD_SIZE set) the run is data-parallel (DDP) and only rank 0 writes files.
+    uninterrupted run); a missing or foreign folder, a damaged checkpoint, an incompatible config or other data
+    raise ValueError. A new run needs a new or empty folder (or a vicinal run folder without a checkpoint), and
+    the folder is locked while the run holds it (see rundir.claimed). Under torchrun (RANK/WORLD_SIZE set) the run
+    is data-parallel (DDP) and only rank 0 writes files.
     SIGTERM/SIGINT finish the current step, save a checkpoint and raise TrainingInterrupted.
-    ``callbacks`` observe the run (see Callback); ``config.tensorboard`` adds a TensorBoardLogger to them.
+    ``callbacks`` observe the run (see Callback); ``config.tensorboard`` adds a TensorBoardLogger to them. With
+    ``config.time_budget`` a probe first sets how many of ``config.epochs`` fit (see vicinal.train.budget);
+    ``Result.config`` says what the run resolved.
     """
     if config.tensorboard:
         from vicinal.train.tensorboard import TensorBoardLogger  # lazy: tensorboard is an optional package
 
         callbacks = (*callbacks, TensorBoardLogger())
+    with _run_context(config) as (device, ctx):
+        run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
+        with claimed(run_dir, resume=resume, ctx=ctx):
+            return TrainingRun(config, device, ctx, run_dir, resume=resume, callbacks=callbacks).fit()
+
+
+def resolve(config: TrainConfig) -> tuple[TrainConfig, dict | None]:
+    """What a fresh run of ``config`` would train with: the config with its model, augmentation and (with a time
+    budget, measured by the probe) length resolved, and the budget's record (None without one). Nothing is
+    trained or written."""
+    with _run_context(config) as (device, ctx):
+        run = TrainingRun(config, device, ctx, default_run_dir(config), resume=False)  # a folder never made
+        return run.config, run.budget
+
+
+@contextlib.contextmanager
+def _run_context(config: TrainConfig):
+    """(device, process group context) for a run of ``config``, with its threads, determinism and a forked global
+    RNG seeded for the run (the caller's is left alone); the process group this started is ended after."""
     device = resolve_device(config.device)
     ctx = dist_.setup(device.type)
     if ctx.enabled and device.type == "cuda":
         device = torch.device("cuda", ctx.local_rank)
     cuda = [device.index or 0] if device.type == "cuda" else []
     try:
-        # fork_rng: the caller's global RNG is left alone
         with threads(config.threads), determinism(config.deterministic, config.seed), \
                 torch.random.fork_rng(devices=cuda):
             torch.manual_seed(derive_seed(config.seed, "global", ctx.rank))  # dropout: differs by rank
-            result = TrainingRun(config, device, ctx, resume=resume, callbacks=callbacks).fit()
+            yield device, ctx
     except BaseException:
         if ctx.initialized_here and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
         raise
     dist_.teardown(ctx)
-    return result
 
 
 def build_run_model(config: TrainConfig, data: RunData, device: torch.device) -> nn.Module:
@@ -78,11 +103,10 @@ def build_run_model(config: TrainConfig, data: RunData, device: torch.device) ->
     format."""
     from vicinal.models import build_model
 
-    shape = dict(in_features=data.input_shape[0]) if data.kind == "tabular" else dict(
-        in_channels=data.input_shape[0], image_size=data.input_shape[-1])
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(derive_seed(config.seed, "model"))
-        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout, **shape)
+        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout,
+                            input_shape=data.input_shape)
     model = model.to(device)
     return model.to(memory_format=torch.channels_last) if data.channels_last else model
 
@@ -96,45 +120,70 @@ def _distributed(model: nn.Module, ctx: dist_.DistContext, device: torch.device)
     return DDP(model, device_ids=[device.index] if device.type == "cuda" else None), "module."
 
 
-def _manifold_layers(config: TrainConfig, model: nn.Module, prefix: str) -> tuple[str, ...] | None:
-    """The layers Manifold Mixup may mix, named as in the module the loop calls; None for the other methods."""
-    if config.method != "manifold_mixup":
-        return None
-    layers = getattr(model, "mixup_layers", None)
-    if not layers:
-        raise ValueError(f"method='manifold_mixup' is invalid for model={config.model!r}: expected a model "
-                         f"naming its mixup_layers")
-    return tuple(prefix + name if name else name for name in layers)
-
-
 class TrainingRun:
     """One run's parts (data, model, optimizer, schedule, mixing object, generators, progress) and its loop."""
 
-    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, *, resume: bool,
-                 callbacks: Sequence[Callback] = ()) -> None:
-        c = self.config = config
-        self.device, self.ctx, self.callbacks = device, ctx, tuple(callbacks)
-        self.run_dir = Path(dist_.broadcast_object(str(c.out or default_run_dir(c)), ctx))
-        state = start_state(self.run_dir, c, resume=resume, world_size=ctx.world_size)
-        dataset = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
+                 resume: bool, callbacks: Sequence[Callback] = ()) -> None:
+        self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, tuple(callbacks)
+        dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
+        c = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
+        state = start_state(run_dir, c, resume=resume, world_size=ctx.world_size)
+        self.data_record = data_record(dataset)
+        if state:
+            check_same_data(state, self.data_record)
+        c = c.replace(dataset=absolute_dataset(config.dataset, dataset.source))
+        earlier = read_provenance(run_dir) if state else {}
+        if state and c.time_budget is not None:  # a resumed run keeps the length it resolved when it started
+            stored = state["config"]
+            c = c.replace(time_budget=None, epochs=stored["epochs"], mixup_off_epochs=stored["mixup_off_epochs"])
+        self.config = c
         self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
         self.data = prepare_data(c, dataset, device=device, ctx=ctx,
-                                 channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind),
+                                 channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind,
+                                                                 model=c.model),
                                  corruption_state=state["generators"]["corruption"] if state else None)
         self.model = build_run_model(c, self.data, device)
+        manifold_layers(c, self.model)  # refuses a model without mixup_layers before anything runs
         self.optimizer = build_optimizer(self.model.parameters(), c)
-        self.length = RunLength.of(c, steps_per_epoch=len(self.data.train))
-        self.scheduler = build_scheduler(self.optimizer, c, self.length)
         self.mixer = build_mixer(c, num_classes=self.data.num_classes,  # the same on every rank: one λ per step
                                  generator=make_generator(c.seed, "mixing", device=device))
+        self.length = RunLength.of(c, steps_per_epoch=len(self.data.train))
+        self.budget = self._fit_budget() if c.time_budget is not None else earlier.get("budget")
+        # the fields the run resolved, as it was first asked for them
+        self.requested = earlier["requested"] if "requested" in earlier else _requested(config, self.config)
+        self.scheduler = build_scheduler(self.optimizer, self.config, self.length)
         self.noise_gen = make_generator(c.seed, "noise", device=device, rank=ctx.rank)  # differs by rank
         self.progress = Progress()
         if state:
             restore(self, state)
-        self.resumed = state is not None
+        self.resumed = self.checkpointed = state is not None  # checkpointed: a checkpoint of this run exists
         self.net, prefix = _distributed(self.model, ctx, device)
-        self.manifold_layers = _manifold_layers(c, self.model, prefix)
+        self.manifold_layers = manifold_layers(c, self.model, prefix)
+        self.net, not_compiled = maybe_compile(self.net, enabled=c.compile, device=device)
+        if not_compiled and ctx.is_main:
+            print(f"vicinal: compile=True: {not_compiled}; training uncompiled", file=sys.stderr)
+        self.compiled = c.compile and not not_compiled
         self.last_eval: dict | None = None
+
+    def _fit_budget(self) -> dict:
+        """Probe this run, cut its length to the time budget (rank 0 measures, every rank takes its length) and
+        make the config say the length it resolved; returns the budget's record."""
+        from vicinal.train import budget
+
+        c = self.config
+        found = None
+        if self.ctx.is_main:
+            noisy = c.label_noise > 0
+            cost = budget.measure(self)
+            length = budget.fit_length(self.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
+                                       min_epochs=min_epochs(c, steps_per_epoch=self.length.steps_per_epoch))
+            found = (length, budget.record(self.length, length, cost, budget=c.time_budget,
+                                           precision="bf16" if self.amp else "fp32", fit_every_evaluation=noisy))
+        self.length, found_record = dist_.broadcast_object(found, self.ctx)
+        self.config = c.replace(time_budget=None, epochs=self.length.epochs,
+                                mixup_off_epochs=self.length.mixup_off_epochs)
+        return found_record
 
     def fit(self) -> Result:
         """Train the remaining epochs, evaluate, write the run folder's results and report."""
@@ -160,7 +209,8 @@ class TrainingRun:
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
             if nonfinite:
-                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips, run_dir=self.run_dir)
+                p.skip_nonfinite(out.loss, limit=c.max_nonfinite_skips,
+                                 kept=self.run_dir / CHECKPOINT_NAME if self.checkpointed else None)
             else:
                 out.loss.backward()
                 self.optimizer.step()
@@ -194,12 +244,13 @@ class TrainingRun:
         state = snapshot(self)  # every rank takes part in gathering the loader states
         if self.ctx.is_main:
             save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
+        self.checkpointed = True
 
     def _end_epoch(self) -> None:
         p = self.progress
         row = p.end_epoch(lr=self.scheduler.get_last_lr()[0])
         if self.ctx.is_main and self.length.evaluates_after(p.epoch):
-            row.update(self._evaluate())
+            row.update(self._evaluate(last=p.epoch == self.length.epochs))
         self._save()
         if self.ctx.is_main:
             rewrite_metrics(self.run_dir, p.history)
@@ -208,17 +259,18 @@ class TrainingRun:
         for callback in self.callbacks:
             callback.on_epoch(row)
 
-    def _evaluate(self) -> dict:
+    def _evaluate(self, *, last: bool) -> dict:
         row, self.last_eval = evaluate_run(self.model, self.data, self.config, device=self.device,
-                                           autocast_dtype=self.amp)
+                                           autocast_dtype=self.amp, last=last)
         return row
 
     def _start(self) -> None:
         c, ctx = self.config, self.ctx
         if ctx.is_main:  # writing config.json makes the run folder
-            write_config(self.run_dir, c, device=str(self.device), world_size=ctx.world_size,
+            write_config(self.run_dir, c, requested=self.requested, device=str(self.device),
+                         world_size=ctx.world_size,
                          autocast=str(self.amp).replace("torch.", "") if self.amp else "fp32",
-                         channels_last=self.data.channels_last,
+                         channels_last=self.data.channels_last, compiled=self.compiled, budget=self.budget,
                          num_parameters=sum(p.numel() for p in self.model.parameters()))
         info = RunInfo(c, self.run_dir, self.model, self.resumed, self.length.epochs, self.length.steps_per_epoch)
         for callback in self.callbacks:
@@ -236,16 +288,23 @@ class TrainingRun:
     def _finish(self) -> Result:
         p = self.progress
         if self.ctx.is_main and self.last_eval is None:  # resumed after the last epoch: evaluate once more
-            p.history[-1].update(self._evaluate())
+            p.history[-1].update(self._evaluate(last=True))
             rewrite_metrics(self.run_dir, p.history)
-        final = p.final(self.config, self.length)
-        result = Result(self.run_dir, self.config, list(p.history), final, self.model, self.last_eval)
+        final = {**p.final(self.config, self.length), "train_points": len(self.data.train_eval.y),
+                 "test_points": len(self.data.test.y)}
+        result = Result(self.run_dir, self.config, list(p.history), final, self.model, self.last_eval, self.budget)
         if self.ctx.is_main:
             from vicinal.train.report import write_run_report
 
             write_results(self.run_dir, final, self.model)
             write_run_report(result)
         return result
+
+
+def _requested(requested: TrainConfig, resolved: TrainConfig) -> dict:
+    """The fields the run resolved (e.g. model "auto", augmentation None), as they were asked for."""
+    asked, used = requested.to_dict(), resolved.to_dict()
+    return {name: value for name, value in asked.items() if value != used[name]}
 
 
 def _progress_bar(config: TrainConfig, length: RunLength, progress: Progress, ctx: dist_.DistContext) -> tqdm:
