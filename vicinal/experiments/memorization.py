@@ -61,11 +61,11 @@ _QUICK_REASON = (
 SETTINGS = {
     "smoke": MemorizationSettings(
         base=dict(dataset="fashion-mnist", model="mlp", train_subset=256, test_subset=256, augment_flip=False,
-                  eval_every=1, **{**step_schedule(4), "batch_size": 64}),
+                  augment_crop=0, eval_every=1, **{**step_schedule(4), "batch_size": 64}),
         reason="smoke: seconds of training to check the pipeline.", noise_levels=(0.5,)),
     "quick": MemorizationSettings(
         base=dict(dataset="fashion-mnist", model="fastcnn32", train_subset=2000, test_subset=None, augment_flip=True,
-                  eval_every=10, **step_schedule(100)),
+                  augment_crop=0, eval_every=10, **step_schedule(100)),
         reason=_QUICK_REASON, noise_levels=(0.2, 0.5, 0.8)),
     "paper": MemorizationSettings(
         base=dict(dataset="cifar10", model="preact_resnet18", augment_crop=4, augment_flip=True, **step_schedule(200)),

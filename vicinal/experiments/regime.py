@@ -45,7 +45,7 @@ _FITTED_REASON = (
 
 REGIMES: dict[str, Regime] = {
     "smoke": Regime(base=dict(dataset="fashion-mnist", model="mlp", train_subset=256, test_subset=256,
-                              augment_flip=False, eval_every=1, **{**one_cycle(2), "batch_size": 64}),
+                              augment_flip=False, augment_crop=0, eval_every=1, **{**one_cycle(2), "batch_size": 64}),
                     reason="smoke: seconds of training to check the pipeline; not a regime of the paper's."),
     "quick": Regime(base=dict(dataset="fashion-mnist", model="fastcnn48", train_subset=2000, test_subset=None,
                               augment_flip=True, augment_crop=0, eval_every=10, **one_cycle(40)),

@@ -3,8 +3,6 @@ data for results.json (arXiv 1710.09412)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ from torch import nn
 
 from vicinal.train import Callback, RunInfo, TrainConfig, config_from_preset
 from vicinal.train.checkpoint import has_checkpoint
+from vicinal.train.digest import digest as sha256
 from vicinal.train import train_all
 
 from .framework import Context
@@ -79,8 +78,7 @@ class RunRecord:
 def digest(config: TrainConfig) -> str:
     """A short hash of the setting ``config`` trains (what it computes, but for its seed): the runs of one setting
     share it, and a run is its setting's digest and its seed."""
-    values = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_DIGEST}
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return sha256({k: v for k, v in sorted(config.to_dict().items()) if k not in _NOT_IN_DIGEST})[:10]
 
 
 def plan(ctx: Context, key: str, seed: int, overrides: Mapping[str, Any]) -> PlannedRun:
