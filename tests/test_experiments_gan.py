@@ -136,3 +136,14 @@ def test_short_gan_run_is_seeded_and_restores_threads(mix_max: float) -> None:
     assert all(torch.equal(a.samples[s], b.samples[s]) for s in a.samples)
     other = train_gan(GanConfig(**{**config.__dict__, "seed": 1}))
     assert not torch.equal(a.samples[6], other.samples[6])
+
+
+def test_gans_trained_two_at_a_time_equal_those_trained_in_turn() -> None:
+    from dataclasses import replace
+
+    from vicinal.experiments.gan import train_gans
+
+    base = GanConfig(iterations=4, hidden=16, depth=1, d_steps=1, batch_size=16, eval_samples=32, snapshot_every=2)
+    configs = [replace(base, mix_max=m, seed=s) for m in (0.0, 0.2) for s in (0, 1)]
+    in_turn, two = train_gans(configs, processes=1, device="cpu"), train_gans(configs, processes=2, device="cpu")
+    assert all(torch.equal(a.samples[4], b.samples[4]) and a.d_loss == b.d_loss for a, b in zip(in_turn, two))
