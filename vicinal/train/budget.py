@@ -26,7 +26,8 @@ from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
 from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
 from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
-from vicinal.train.schedules import RunLength, build_optimizer
+from vicinal.train.distributed import DistContext, broadcast_object
+from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 
 WARMUP_STEPS = 2  # untimed: the first steps build kernels and caches (and compile, with compile=True)
@@ -52,13 +53,15 @@ class Cost:
 
 
 class Run(Protocol):
-    """The parts of a built run the probe reads (the trainer's TrainingRun); it changes none of them."""
+    """The parts of a built run the probe reads (the trainer's TrainingRun); `measure` changes none of them."""
 
     config: TrainConfig
     device: torch.device
+    ctx: DistContext
     data: RunData
     model: nn.Module
     amp: torch.dtype | None
+    length: RunLength
 
 
 @contextmanager
@@ -176,3 +179,20 @@ def describe(budget: dict) -> str:
     return (f"time budget {budget['seconds']:g} s a run: {budget['images_per_s']:.0f} training images/s measured "
             f"({budget['cpu']}) bought {budget['epochs']} epochs ({cut} {budget['ceiling_epochs']}), "
             f"{budget['steps']} steps, estimated {budget['estimated_seconds']:.0f} s of training and evaluation")
+
+
+def fit_budget(run: Run) -> dict:
+    """Probe ``run``, cut its length to its config's time budget, and make its config say the length it resolved
+    (rank 0 measures, every rank takes the same length); returns the budget's record for config.json."""
+    c = run.config
+    found = None
+    if run.ctx.is_main:
+        noisy = c.label_noise > 0
+        cost = measure(run)
+        length = fit_length(run.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
+                            min_epochs=min_epochs(c, steps_per_epoch=run.length.steps_per_epoch))
+        found = (length, record(run.length, length, cost, budget=c.time_budget,
+                                precision="bf16" if run.amp else "fp32", fit_every_evaluation=noisy))
+    run.length, budget_record = broadcast_object(found, run.ctx)
+    run.config = c.replace(time_budget=None, epochs=run.length.epochs, mixup_off_epochs=run.length.mixup_off_epochs)
+    return budget_record

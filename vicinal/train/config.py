@@ -134,7 +134,17 @@ def _check_dataset(name) -> None:
 
 def validate(config: TrainConfig) -> None:
     """Raise ValueError naming the first invalid field of ``config`` and what was expected."""
-    c = config
+    for check in (_validate_data_and_model, _validate_optimization, _validate_vicinity, _validate_run):
+        check(config)
+    for f in dataclasses.fields(config):  # the switches and the paths, which no check reads
+        value = getattr(config, f.name)
+        if f.type == "bool" and not isinstance(value, bool):
+            raise _bad(f.name, value, "True or False")
+        if f.type == "str | None" and value is not None and not isinstance(value, str):
+            raise _bad(f.name, value, "a path or None")
+
+
+def _validate_data_and_model(c: TrainConfig) -> None:
     from vicinal.models import is_model_name, list_models  # lazy: the models layer owns its registry
 
     _check_dataset(c.dataset)
@@ -149,6 +159,9 @@ def validate(config: TrainConfig) -> None:
         raise _bad("augment_flip", c.augment_flip, "True, False or None (the data set's default)")
     _check_int("test_translate", c.test_translate, low=0)
     _check_finite("dropout", c.dropout, low=0.0, high=1.0, high_open=True)
+
+
+def _validate_optimization(c: TrainConfig) -> None:
     _check_int("epochs", c.epochs, low=1)
     if c.time_budget is not None:
         _check_finite("time_budget", c.time_budget, low=0.0, low_open=True)
@@ -167,6 +180,9 @@ def validate(config: TrainConfig) -> None:
         raise _bad("milestones", c.milestones, "strictly increasing epochs")
     _check_finite("lr_decay", c.lr_decay, low=0.0, high=1.0, low_open=True)
     _check_finite("warmup_fraction", c.warmup_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def _validate_vicinity(c: TrainConfig) -> None:
     check_choice("method", c.method, get_args(Method))
     _check_finite("alpha", c.alpha, low=0.0)
     check_choice("mix", c.mix, get_args(MixMode))
@@ -178,6 +194,9 @@ def validate(config: TrainConfig) -> None:
     if c.mixup_off_epochs > c.epochs:
         raise _bad("mixup_off_epochs", c.mixup_off_epochs, f"at most epochs={c.epochs}")
     _check_finite("mix_prob", c.mix_prob, low=0.0, high=1.0)
+
+
+def _validate_run(c: TrainConfig) -> None:
     _check_int("seed", c.seed, low=0)
     if not isinstance(c.device, str) or not c.device:
         raise _bad("device", c.device, "auto, cpu, cuda, cuda:N or mps")
@@ -198,12 +217,6 @@ def validate(config: TrainConfig) -> None:
     _check_int("max_nonfinite_skips", c.max_nonfinite_skips, low=0)
     _check_int("eval_every", c.eval_every, low=1)
     _check_finite("fgsm_eps", c.fgsm_eps, low=0.0, high=1.0)
-    for f in dataclasses.fields(c):  # the switches and the paths, which no check above reads
-        value = getattr(c, f.name)
-        if f.type == "bool" and not isinstance(value, bool):
-            raise _bad(f.name, value, "True or False")
-        if f.type == "str | None" and value is not None and not isinstance(value, str):
-            raise _bad(f.name, value, "a path or None")
 
 
 # The presets. paper = the paper's CIFAR settings (arXiv 1710.09412, section 3.2); the CPU presets are sized for a

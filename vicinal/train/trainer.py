@@ -17,6 +17,7 @@ from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
 from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
+from vicinal.train.budget import fit_budget
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
@@ -27,7 +28,7 @@ from vicinal.train.progress import EpochMeter, Progress
 from vicinal.train.rundir import (
     claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
 )
-from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler, min_epochs
+from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.step import StepOutput, build_mixer, manifold_layers, vicinal_step
 
@@ -120,6 +121,28 @@ def _distributed(model: nn.Module, ctx: dist_.DistContext, device: torch.device)
     return DDP(model, device_ids=[device.index] if device.type == "cuda" else None), "module."
 
 
+def _continued(config: TrainConfig, dataset, state: dict | None, record: dict) -> TrainConfig:
+    """``config`` naming its data by absolute path; on resume, checked against the checkpoint's data and with the
+    length the run resolved when it started (its time budget is not probed again)."""
+    if state:
+        check_same_data(state, record)
+    config = config.replace(dataset=absolute_dataset(config.dataset, dataset.source))
+    if state and config.time_budget is not None:
+        stored = state["config"]
+        config = config.replace(time_budget=None, epochs=stored["epochs"],
+                                mixup_off_epochs=stored["mixup_off_epochs"])
+    return config
+
+
+def _compiled(net: nn.Module, config: TrainConfig, device: torch.device, ctx: dist_.DistContext
+              ) -> tuple[nn.Module, bool]:
+    """``net`` compiled when ``config.compile`` asks and torch.compile can (else one line and ``net`` as it is)."""
+    net, not_compiled = maybe_compile(net, enabled=config.compile, device=device)
+    if not_compiled and ctx.is_main:
+        print(f"vicinal: compile=True: {not_compiled}; training uncompiled", file=sys.stderr)
+    return net, config.compile and not not_compiled
+
+
 class TrainingRun:
     """One run's parts (data, model, optimizer, schedule, mixing object, generators, progress) and its loop."""
 
@@ -130,14 +153,8 @@ class TrainingRun:
         c = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
         state = start_state(run_dir, c, resume=resume, world_size=ctx.world_size)
         self.data_record = data_record(dataset)
-        if state:
-            check_same_data(state, self.data_record)
-        c = c.replace(dataset=absolute_dataset(config.dataset, dataset.source))
+        self.config = c = _continued(c, dataset, state, self.data_record)
         earlier = read_provenance(run_dir) if state else {}
-        if state and c.time_budget is not None:  # a resumed run keeps the length it resolved when it started
-            stored = state["config"]
-            c = c.replace(time_budget=None, epochs=stored["epochs"], mixup_off_epochs=stored["mixup_off_epochs"])
-        self.config = c
         self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
         self.data = prepare_data(c, dataset, device=device, ctx=ctx,
                                  channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind,
@@ -149,7 +166,7 @@ class TrainingRun:
         self.mixer = build_mixer(c, num_classes=self.data.num_classes,  # the same on every rank: one λ per step
                                  generator=make_generator(c.seed, "mixing", device=device))
         self.length = RunLength.of(c, steps_per_epoch=len(self.data.train))
-        self.budget = self._fit_budget() if c.time_budget is not None else earlier.get("budget")
+        self.budget = fit_budget(self) if c.time_budget is not None else earlier.get("budget")
         # the fields the run resolved, as it was first asked for them
         self.requested = earlier["requested"] if "requested" in earlier else _requested(config, self.config)
         self.scheduler = build_scheduler(self.optimizer, self.config, self.length)
@@ -160,30 +177,8 @@ class TrainingRun:
         self.resumed = self.checkpointed = state is not None  # checkpointed: a checkpoint of this run exists
         self.net, prefix = _distributed(self.model, ctx, device)
         self.manifold_layers = manifold_layers(c, self.model, prefix)
-        self.net, not_compiled = maybe_compile(self.net, enabled=c.compile, device=device)
-        if not_compiled and ctx.is_main:
-            print(f"vicinal: compile=True: {not_compiled}; training uncompiled", file=sys.stderr)
-        self.compiled = c.compile and not not_compiled
+        self.net, self.compiled = _compiled(self.net, c, device, ctx)
         self.last_eval: dict | None = None
-
-    def _fit_budget(self) -> dict:
-        """Probe this run, cut its length to the time budget (rank 0 measures, every rank takes its length) and
-        make the config say the length it resolved; returns the budget's record."""
-        from vicinal.train import budget
-
-        c = self.config
-        found = None
-        if self.ctx.is_main:
-            noisy = c.label_noise > 0
-            cost = budget.measure(self)
-            length = budget.fit_length(self.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
-                                       min_epochs=min_epochs(c, steps_per_epoch=self.length.steps_per_epoch))
-            found = (length, budget.record(self.length, length, cost, budget=c.time_budget,
-                                           precision="bf16" if self.amp else "fp32", fit_every_evaluation=noisy))
-        self.length, found_record = dist_.broadcast_object(found, self.ctx)
-        self.config = c.replace(time_budget=None, epochs=self.length.epochs,
-                                mixup_off_epochs=self.length.mixup_off_epochs)
-        return found_record
 
     def fit(self) -> Result:
         """Train the remaining epochs, evaluate, write the run folder's results and report."""
