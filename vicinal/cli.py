@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data sets of the tabular experiment, e.g. iris csv:abalone.csv:rings "
                             "(default: the preset's)")
     _add_backend_options(repro)
+    repro.add_argument("--tensorboard", action="store_true",
+                       help="the training runs also write TensorBoard event files (tensorboard --logdir OUT/runs)")
     repro.add_argument("--quiet", action="store_true", help="no progress lines")
     repro.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of errors")
@@ -196,7 +198,7 @@ def _run(args: argparse.Namespace) -> str:
         options = {"datasets": tuple(args.datasets)} if args.datasets else None
         return str(run_experiment(args.experiment, preset=args.preset, out=args.out, device=args.device,
                                   data_dir=args.data_dir, seeds=args.seeds, quiet=args.quiet, options=options,
-                                  backend=args.backend, address=args.address))
+                                  backend=args.backend, address=args.address, tensorboard=args.tensorboard))
     overrides = _overrides(args)
     if args.command == "train":
         if args.resume is not None:

@@ -34,6 +34,7 @@ class Context:
     quiet: bool = False  # True = no progress lines on stderr
     backend: str = "local"  # where the runs are trained: vicinal.train.train_all's backend (local or ray)
     address: str | None = None  # with backend "ray": the cluster's HOST:PORT (None: a local Ray)
+    tensorboard: bool = False  # the training runs also write TensorBoard event files into their folders
 
     def progress(self, message: str) -> None:
         """One progress line on stderr (the only thing an experiment prints)."""

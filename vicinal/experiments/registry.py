@@ -65,7 +65,7 @@ def _with_options(settings: Any, options: Mapping[str, Any] | None, name: str) -
 def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, device: str | None = None,
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
                    quiet: bool = False, options: Mapping[str, Any] | None = None, backend: str = "local",
-                   address: str | None = None) -> Path:
+                   address: str | None = None, tensorboard: bool = False) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`: measure (train and evaluate) into results.json,
     then write report.md and the plots from it, under `out` (None: runs/reproduce/<name>-<preset>); return the
     report's path. Prints only progress lines (stderr) unless `quiet`.
@@ -77,6 +77,8 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     for `tabular` (applied to every experiment that has the field when name is "all").
     backend, address: where the training runs go (vicinal.train.train_all: "local", or "ray" with a cluster's
     HOST:PORT or a local Ray).
+    tensorboard: every training run also writes TensorBoard event files into its folder (`tensorboard --logdir
+    <out>/runs` shows them all).
     """
     check_choice("name", name, [*EXPERIMENTS, "all"])
     check_choice("preset", preset, PRESETS)
@@ -91,7 +93,7 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
         folder.mkdir(parents=True, exist_ok=True)
         ctx = Context(experiment=experiment.name, preset=preset, out=folder, runs=out / "runs", device=device,
                       data_dir=data_dir, seeds=resolved or experiment.default_seeds[preset], quiet=quiet,
-                      backend=backend, address=address)
+                      backend=backend, address=address, tensorboard=tensorboard)
         watch = Stopwatch()
         measured = experiment.measure(ctx, settings)
         return write_json(folder / RESULTS, to_jsonable({

@@ -20,7 +20,8 @@ from .framework import Context
 
 # Fields left out of the digest that names a setting's folder: the seed (each seed is a sub-folder) and those that
 # do not change what a run computes.
-_NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips"})
+_NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
+                             "tensorboard"})
 # The metrics results.json keeps of each evaluated epoch of a run (every epoch is in the run folder's metrics.jsonl).
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr",
                 "corrupted_fit", "clean_train_error")
@@ -86,7 +87,8 @@ def plan(ctx: Context, key: str, seed: int, overrides: Mapping[str, Any]) -> Pla
     ``<ctx.runs>/<key>-<digest>/seed<seed>`` (so any experiment planning the same run finds it there).
     ValueError when the trainer refuses the config."""
     config = config_from_preset(ctx.preset, **{**overrides, "seed": seed, "quiet": True,
-                                               "device": ctx.device or "auto", "data_dir": ctx.data_dir})
+                                               "device": ctx.device or "auto", "data_dir": ctx.data_dir,
+                                               "tensorboard": ctx.tensorboard})
     return PlannedRun(key, seed, config.replace(out=str(ctx.runs / f"{key}-{digest(config)}" / f"seed{seed}")))
 
 
