@@ -214,12 +214,29 @@ def test_global_rng_untouched():
     assert torch.equal(before, torch.get_rng_state())
 
 
-def test_mix_inputs_only_keeps_targets_and_labels_only_keeps_inputs():
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_mix_inputs_only_labels_each_row_as_its_dominant_input(per_sample):
+    x, y = batch((64, 4))
+    onehot = torch.nn.functional.one_hot(y, 5).float()
+    out = mixup(x, y, alpha=1.0, num_classes=5, mix="inputs", per_sample=per_sample, generator=gen())
+    torch.testing.assert_close(out.inputs.double(), reference(x, out.lam, out.index))
+    own = (out.lam >= 0.5).expand(64)
+    assert torch.equal(out.targets[own], onehot[own])  # λ ≥ ½: the row's own input dominates
+    assert torch.equal(out.targets[~own], onehot[out.index][~own])  # λ < ½: its partner's does
+    if per_sample:
+        assert own.any() and not own.all()  # both cases occur at α = 1
+
+
+def test_mix_inputs_only_with_a_scalar_lambda_below_one_half_takes_every_partners_label():
+    x, y = batch((8, 4))
+    draws = [mixup(x, y, alpha=1.0, num_classes=5, mix="inputs", generator=gen(seed)) for seed in range(20)]
+    low = next(d for d in draws if d.lam < 0.5)
+    assert torch.equal(low.targets, torch.nn.functional.one_hot(y[low.index], 5).float())
+
+
+def test_mix_labels_only_keeps_inputs():
     x, y = batch((8, 4))
     onehot = torch.nn.functional.one_hot(y, 5).float()
-    inputs_only = mixup(x, y, alpha=1.0, num_classes=5, mix="inputs", generator=gen())
-    assert torch.equal(inputs_only.targets, onehot)
-    torch.testing.assert_close(inputs_only.inputs.double(), reference(x, inputs_only.lam, inputs_only.index))
     labels_only = mixup(x, y, alpha=1.0, num_classes=5, mix="labels", generator=gen())
     assert torch.equal(labels_only.inputs, x) and labels_only.inputs.data_ptr() != x.data_ptr()
     torch.testing.assert_close(labels_only.targets.double(), reference(onehot, labels_only.lam, labels_only.index))
@@ -258,8 +275,9 @@ def test_regression_targets_are_mixed_as_they_are(shape):
     assert out.targets.shape == y.shape
     torch.testing.assert_close(out.targets.double(), reference(y, out.lam, out.index))
     assert torch.equal(y, y0)
-    kept = mixup(x, y, alpha=1.0, mix="inputs", generator=gen())
-    assert torch.equal(kept.targets, y) and kept.targets.data_ptr() != y.data_ptr()
+    kept = mixup(x, y, alpha=1.0, per_sample=True, mix="inputs", generator=gen())
+    own = (kept.lam >= 0.5).view(-1, *(1,) * (y.ndim - 1))
+    assert torch.equal(kept.targets, torch.where(own, y, y[kept.index])) and kept.targets.data_ptr() != y.data_ptr()
 
 
 def test_batch_of_one_and_empty_tail_shapes():

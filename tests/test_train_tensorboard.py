@@ -13,6 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
 from test_train_support import SUBPROCESS_ENV, crash_at, tabular_config
+from vicinal.experiments import run_experiment
 from vicinal.train import compare, resume_config, train
 from vicinal.train.rundir import read_metrics
 
@@ -55,6 +56,17 @@ def test_one_logdir_shows_every_run_of_a_comparison(tmp_path):
         assert [e.step for e in runs.Scalars(name, "test_error")] == [1]
     erm = runs.Histograms("alpha0-seed0", "lambda")[0].histogram_value
     assert erm.min == erm.max == 1.0  # ERM: every batch unmixed, λ = 1
+
+
+def test_reproduce_passes_tensorboard_to_every_training_run(tmp_path):
+    out = tmp_path / "tabular"
+    run_experiment("tabular", preset="smoke", out=out, seeds=[0], quiet=True, tensorboard=True,
+                   options={"datasets": ["iris"]})
+    runs = EventMultiplexer(size_guidance=EVERYTHING).AddRunsFromDirectory(str(out / "runs")).Reload()
+    assert len(runs.Runs()) == 2  # ERM and mixup on iris, seed 0
+    for name in runs.Runs():
+        rows = read_metrics(out / "runs" / name)
+        assert [e.step for e in runs.Scalars(name, "train_loss")] == [r["epoch"] for r in rows]
 
 
 def test_a_resumed_run_continues_its_event_file_without_repeating_an_epoch(tmp_path):

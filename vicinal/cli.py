@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                        help="data sets of the tabular experiment, e.g. iris csv:abalone.csv:rings "
                             "(default: the preset's)")
+    _add_backend_options(repro)
+    repro.add_argument("--tensorboard", action="store_true",
+                       help="the training runs also write TensorBoard event files (tensorboard --logdir OUT/runs)")
     repro.add_argument("--quiet", action="store_true", help="no progress lines")
     repro.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show the full traceback of errors")
@@ -194,7 +197,8 @@ def _run(args: argparse.Namespace) -> str:
 
         options = {"datasets": tuple(args.datasets)} if args.datasets else None
         return str(run_experiment(args.experiment, preset=args.preset, out=args.out, device=args.device,
-                                  data_dir=args.data_dir, seeds=args.seeds, quiet=args.quiet, options=options))
+                                  data_dir=args.data_dir, seeds=args.seeds, quiet=args.quiet, options=options,
+                                  backend=args.backend, address=args.address, tensorboard=args.tensorboard))
     overrides = _overrides(args)
     if args.command == "train":
         if args.resume is not None:

@@ -35,8 +35,10 @@ def mixup(
     """Mix a batch with its partners: x̃ = λ·x + (1−λ)·x[index], ỹ = λ·y + (1−λ)·y[index].
 
     λ ~ Beta(α, α), one per batch (the paper) or one per row (`per_sample`); α = 0 returns the batch
-    as it is (λ = 1). `index` comes from `pairing` (see `sample_pairing`). `mix="inputs"` keeps the
-    targets (the paper's "mix input only" ablation), `mix="labels"` keeps the inputs.
+    as it is (λ = 1). `index` comes from `pairing` (see `sample_pairing`). `mix="inputs"` mixes the
+    inputs only, each row keeping the target of its dominant input (its own where λ ≥ ½, its partner's where
+    λ < ½: the paper's "mix input only" ablation, with no row labelled by its minority input); `mix="labels"`
+    keeps the inputs.
 
     x: any shape (B, ...), floating dtype (kept). y: class indices (B,) with `num_classes`, soft
     targets (B, C) (rows of probabilities), or float regression targets (B,) / (B, D) with
@@ -69,9 +71,15 @@ def _mixup(
         inputs = _keep_inputs(x, inplace=inplace, out=out)
     else:
         inputs = _mix_rows(x, lam, index, inplace=inplace, out=out)
-    if mix != "inputs":
-        on_targets = (lam, index) if targets.device == x.device else (lam.to(targets.device), index.to(targets.device))
-        targets = _mix_rows(targets, *on_targets)
-    elif targets is batch.y:
-        targets = targets.clone()
+    on_targets = (lam, index) if targets.device == x.device else (lam.to(targets.device), index.to(targets.device))
+    targets = _dominant_targets(targets, *on_targets) if mix == "inputs" else _mix_rows(targets, *on_targets)
     return MixedBatch(inputs=inputs, targets=targets, lam=lam, index=index)
+
+
+def _dominant_targets(targets: torch.Tensor, lam: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Each row's target is that of its dominant input: its own where λ ≥ ½, its partner's where λ < ½ (the pair
+    read in the order that gives λ′ = max(λ, 1 − λ)). A new tensor; λ a scalar or one per row."""
+    keep = lam >= 0.5
+    if keep.ndim:
+        keep = keep.view(-1, *(1,) * (targets.ndim - 1))
+    return torch.where(keep, targets, targets.index_select(0, index))

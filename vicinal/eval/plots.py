@@ -74,22 +74,25 @@ def learning_curves(
 
 
 def reliability_diagram(
-    predictions: Mapping[str, tuple[Any, Any]], *, path: str | Path, title: str, n_bins: int = 15
+    predictions: Mapping[str, tuple[Any, Any] | Mapping[str, Any]], *, path: str | Path, title: str, n_bins: int = 15
 ) -> Path:
     """Side-by-side reliability diagrams (accuracy per confidence bin against the diagonal), one per label, ECE in each panel's title.
 
-    ``predictions`` maps a label (e.g. "ERM", "mixup") to ``(probs (N, C), labels (N,))``.
+    ``predictions`` maps a label (e.g. "ERM", "mixup") to ``(probs (N, C), labels (N,))``, or to the bins
+    ``reliability_bins`` made of them (``edges``, ``accuracy``, ``confidence``, ``ece``; lists with None for empty
+    bins are accepted, as read back from JSON).
     """
     if not predictions:
         raise ValueError("predictions must hold at least one label → (probs, labels)")
     fig = _figure(4.2 * len(predictions), 4.2)
-    for i, (label, (probs, labels)) in enumerate(predictions.items()):
-        bins = reliability_bins(probs, labels, n_bins=n_bins)
+    for i, (label, given) in enumerate(predictions.items()):
+        bins = given if isinstance(given, Mapping) else reliability_bins(*given, n_bins=n_bins)
+        edges = np.asarray(bins["edges"], dtype=float)
         ax = fig.add_subplot(1, len(predictions), i + 1)
-        centers, width = (bins["edges"][:-1] + bins["edges"][1:]) / 2, 1.0 / n_bins
-        accuracy = np.nan_to_num(bins["accuracy"])
+        centers, width = (edges[:-1] + edges[1:]) / 2, 1.0 / (len(edges) - 1)
+        accuracy = np.nan_to_num(np.asarray(bins["accuracy"], dtype=float))
         ax.bar(centers, accuracy, width=width, edgecolor="black", label="accuracy")
-        gap = np.nan_to_num(bins["confidence"]) - accuracy  # > 0: over-confident bin
+        gap = np.nan_to_num(np.asarray(bins["confidence"], dtype=float)) - accuracy  # > 0: over-confident bin
         ax.bar(centers, gap, bottom=accuracy, width=width, color="none", edgecolor="red", hatch="//", label="gap to mean confidence")
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{label}: ECE {100 * bins['ece']:.2f}%")

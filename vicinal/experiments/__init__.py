@@ -1,6 +1,7 @@
 """The paper's experiments, each measured beside the paper's numbers (arXiv 1710.09412)."""
 
 from .framework import PRESETS, Experiment, Findings, Verdict
-from .registry import EXPERIMENTS, run_experiment
+from .registry import EXPERIMENTS, read_results, run_experiment, write_report
 
-__all__ = ["EXPERIMENTS", "PRESETS", "Experiment", "Findings", "Verdict", "run_experiment"]
+__all__ = ["EXPERIMENTS", "PRESETS", "Experiment", "Findings", "Verdict", "read_results", "run_experiment",
+           "write_report"]

@@ -38,42 +38,41 @@ def sample_toy(kind: ToyKind, n: int, *, std: float, generator: torch.Generator)
 
 @dataclass
 class ModeCoverage:
-    """How well samples cover a mixture's modes."""
+    """How well samples cover a mixture's modes, at one radius."""
 
-    modes_covered: int  # modes holding at least min_share of their fair share of high-quality samples
+    modes_covered: int  # modes holding at least min_share of their fair share of the samples within the radius
     num_modes: int  # K
-    high_quality_share: float  # share of samples within radius_stds·std of their nearest centre
-    counts: list[int]  # high-quality samples per mode
+    share_within: float  # share of the samples within the radius of their nearest centre
+    counts: list[int]  # samples within the radius, per mode
 
 
-def mode_coverage(samples: Tensor, centres: Tensor, *, std: float, radius_stds: float = 3.0,
-                  min_share: float = 0.2) -> ModeCoverage:
-    """Score samples against the mixture's centres.
+def mode_coverage(samples: Tensor, centres: Tensor, *, radius: float, min_share: float = 0.2) -> ModeCoverage:
+    """Score samples against the mixture's centres at ``radius`` (absolute; e.g. 3σ for VEEGAN's and Unrolled
+    GAN's *high-quality* samples).
 
-    A sample is *high quality* when it lies within radius_stds·std of its nearest centre (3σ, as
-    VEEGAN and Unrolled GAN count). A mode is *covered* when its high-quality samples number at least
-    min_share · N / K, i.e. min_share of what it would get from the true (uniform) mixture; with the
-    default 0.2, a mode seen by a handful of stray samples does not count.
+    A sample counts for the mode of its nearest centre when it lies within ``radius`` of it. A mode is *covered*
+    when it has at least min_share · N / K such samples, i.e. min_share of what it would get from the true
+    (uniform) mixture; with the default 0.2, a mode seen by a handful of stray samples does not count.
     """
     if samples.ndim != 2 or samples.shape[1] != 2:
-        raise ValueError(f"samples must have shape (N, 2), got {tuple(samples.shape)}")
+        raise ValueError(f"samples.shape={tuple(samples.shape)} is invalid: expected (N, 2)")
     if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) == 0:
-        raise ValueError(f"centres must have shape (K, 2) with K ≥ 1, got {tuple(centres.shape)}")
-    if not std > 0 or not radius_stds > 0:
-        raise ValueError(f"std and radius_stds must be > 0, got std={std}, radius_stds={radius_stds}")
+        raise ValueError(f"centres.shape={tuple(centres.shape)} is invalid: expected (K, 2) with K ≥ 1")
+    if not radius > 0:
+        raise ValueError(f"radius={radius!r} is invalid: expected a number > 0")
     if not 0 <= min_share <= 1:
-        raise ValueError(f"min_share must be in [0, 1], got {min_share}")
+        raise ValueError(f"min_share={min_share!r} is invalid: expected a number in [0, 1]")
     if len(samples) == 0:
         return ModeCoverage(0, len(centres), 0.0, [0] * len(centres))
     points = samples.detach().float().cpu()
     finite = torch.isfinite(points).all(dim=1)
     distance, nearest = torch.cdist(points[finite], centres.float().cpu()).min(dim=1)
-    good = distance <= radius_stds * std
-    counts = torch.bincount(nearest[good], minlength=len(centres))
+    near = distance <= radius
+    counts = torch.bincount(nearest[near], minlength=len(centres))
     needed = max(1.0, min_share * len(points) / len(centres))
     return ModeCoverage(
         modes_covered=int((counts >= needed).sum()),
         num_modes=len(centres),
-        high_quality_share=float(good.sum()) / len(points),
+        share_within=float(near.sum()) / len(points),
         counts=counts.tolist(),
     )

@@ -1,24 +1,39 @@
-"""Writing an experiment's report.md and results.json, and the index report of `reproduce all`."""
+"""Writing an experiment's report.md from its results.json, and the index report of `reproduce all`."""
 
 from __future__ import annotations
 
 import math
+import os
 import platform
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 
 from vicinal.eval.report import finite, markdown_table, mean_std
-from vicinal.train.checkpoint import write_json
+from vicinal.eval.stats import VERDICT_RULE
 
-from .framework import Context, Experiment, Findings, to_jsonable
+from .framework import Experiment, Findings, Verdict
+
+VERDICT_HEADERS = ["paper's claim", "measured as", "ours: mean ± paired SE (per seed)", "paper", "verdict"]
 
 
-def pct(values: float | Iterable[float | None] | None, digits: int = 1) -> str:
-    """A fraction in [0, 1], or several (one per seed) as "mean ± std", in percent ("—" when none)."""
+Values = float | Iterable[float | None] | Mapping[int, float] | None
+
+
+def spread(values: Values, digits: int = 2, *, scale: float = 1.0) -> str:
+    """A number, or several (one per seed, or a mapping seed → value), as "mean ± std" times ``scale``
+    ("—" when none)."""
+    if isinstance(values, Mapping):
+        values = list(values.values())
     vals = finite([values] if values is None or isinstance(values, (int, float)) else values)
-    return mean_std(vals, digits=digits, scale=100) if vals else "—"
+    return mean_std(vals, digits=digits, scale=scale) if vals else "—"
+
+
+def pct(values: Values, digits: int = 1) -> str:
+    """A fraction in [0, 1], or several, as "mean ± std" in percent ("—" when none)."""
+    return spread(values, digits, scale=100)
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -33,69 +48,65 @@ def image(file_name: str, caption: str) -> str:
     return f"![{caption}]({file_name})\n\n{caption}"
 
 
-def _setting_lines(setting: dict[str, Any]) -> str:
-    return "\n".join(f"- **{key}**: {value}" for key, value in setting.items())
+def verdict_table(verdicts: Iterable[Verdict]) -> str:
+    """The verdicts as a table: the claim, what is compared, our paired effect, the paper's, the verdict."""
+    rows = [(v.claim, v.measure, v.ours, v.paper, f"**{v.status}**") for v in verdicts]
+    return markdown_table(VERDICT_HEADERS, rows)
 
 
-def write_report(experiment: Experiment, ctx: Context, findings: Findings, seconds: float) -> Path:
-    """Write report.md and results.json for one experiment; return the report's path."""
+def machine() -> str:
+    """This machine in a line: the CPU model, whether it has native bf16 (avx512_bf16), cores and torch threads."""
+    model, bf16 = platform.processor() or platform.machine(), "unknown"
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            model = value.strip()
+        elif key.strip() == "flags":
+            bf16 = "yes" if "avx512_bf16" in value.split() else "no"
+    return f"{model}, avx512_bf16: {bf16}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def report_text(experiment: Experiment, data: Mapping[str, Any], findings: Findings) -> str:
+    """report.md of one experiment: heading, setting, the experiment's sections and the verdicts."""
     setting = {
         **findings.setting,
-        "seeds": ", ".join(str(s) for s in ctx.seeds),
-        "wall-clock time": f"{seconds:.0f} s on {platform.machine()} ({torch.get_num_threads()} torch threads)",
-        "device": ctx.device or "auto",
-        "command": f"vicinal reproduce {experiment.name} --preset {ctx.preset}",
+        "seeds": ", ".join(str(s) for s in data["seeds"]),
+        "wall-clock time": f"{data['seconds']:.0f} s on {data['machine']}",
+        "command": data["command"],
     }
     parts = [
         f"# {experiment.title}",
         f"Paper: mixup: Beyond Empirical Risk Minimization (Zhang et al., ICLR 2018, arXiv 1710.09412). "
         f"Claim from: {experiment.source}.",
     ]
-    if ctx.preset == "smoke":
+    if data["preset"] == "smoke":
         parts.append("> **smoke preset**: a few seconds of training to check the pipeline end to end; "
                      "its numbers and verdicts are not evidence either way.")
-    parts.append("## Setting measured\n" + _setting_lines(setting))
+    parts.append("## Setting measured\n" + "\n".join(f"- **{k}**: {v}" for k, v in setting.items()))
     parts += [f"## {heading}\n{body}" for heading, body in findings.sections]
     if findings.verdicts:
-        rows = [(v.claim, f"**{v.status}**", v.evidence) for v in findings.verdicts]
-        parts.append("## Verdicts\nreproduced = same direction and similar relative size; partly = same "
-                     "direction but weak or of another size; not reproduced = no effect or the other way.\n\n"
-                     + markdown_table(["paper's claim", "here", "evidence"], rows))
-    report = ctx.out / "report.md"
-    report.write_text("\n\n".join(parts) + "\n")
-    write_json(ctx.out / "results.json", to_jsonable({
-        "experiment": experiment.name,
-        "preset": ctx.preset,
-        "seeds": list(ctx.seeds),
-        "seconds": seconds,
-        "setting": setting,
-        "paper": findings.paper,
-        "verdicts": findings.verdicts,
-        "results": findings.results,
-        "plots": findings.plots,
-    }))
-    return report
+        parts.append("## Verdicts\nOur effect is the per-seed paired difference (runs of one seed share the data "
+                     "subset, initialization and batch order): its mean ± the paired standard error, and each "
+                     f"seed's value. Verdict rule: {VERDICT_RULE}.\n\n" + verdict_table(findings.verdicts))
+    return "\n\n".join(parts) + "\n"
 
 
-def write_index(out: Path, preset: str, entries: list[tuple[Experiment, Path, float, list[str]]]) -> Path:
-    """The index report of `reproduce all`: one line per experiment, linking its report."""
+def index_text(preset: str, entries: Iterable[tuple[Experiment, str, float, list[str]]]) -> str:
+    """The index report of `reproduce all`: one line per experiment (link, what it shows, seconds, verdicts)."""
+    entries = list(entries)
     rows = []
-    for experiment, report, seconds, statuses in entries:
-        link = report.relative_to(out).as_posix()
+    for experiment, link, seconds, statuses in entries:
         counts = ", ".join(f"{statuses.count(s)} {s}" for s in dict.fromkeys(statuses)) or "—"
         rows.append((f"[{experiment.name}]({link})", experiment.title, f"{seconds:.0f}", counts))
     total = sum(seconds for _, _, seconds, _ in entries)
-    body = [
+    return "\n\n".join([
         f"# vicinal: the paper's experiments ({preset} preset)",
         "mixup: Beyond Empirical Risk Minimization (Zhang et al., ICLR 2018, arXiv 1710.09412), measured again.",
         markdown_table(["experiment", "what it shows", "seconds", "verdicts"], rows),
-        f"Total: {total:.0f} s.",
-    ]
-    index = out / "report.md"
-    index.write_text("\n\n".join(body) + "\n")
-    write_json(out / "results.json", to_jsonable({
-        "preset": preset,
-        "seconds": total,
-        "experiments": {e.name: {"report": str(r), "seconds": s, "verdicts": st} for e, r, s, st in entries},
-    }))
-    return index
+        f"Total: {total:.0f} s. Runs shared by several experiments are trained by the first that needs them and "
+        f"only evaluated again by the others.",
+    ]) + "\n"

@@ -50,7 +50,7 @@ class TrainConfig:
     # vicinal risk minimization
     method: Method = "mixup"  # mixing method: mixup, cutmix or manifold_mixup
     alpha: float = 1.0  # Beta(alpha, alpha) parameter of the mixing weight lambda (0: ERM)
-    mix: MixMode = "both"  # what is mixed: both, inputs (labels kept) or labels
+    mix: MixMode = "both"  # what is mixed: both, inputs (each row labelled as its dominant input) or labels
     pairing: Pairing = "permutation"  # how partners are chosen within a batch
     knn_k: int = 200  # neighbours considered by the knn pairing
     per_sample: bool = False  # one lambda per sample instead of one per batch
