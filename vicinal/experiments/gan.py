@@ -192,35 +192,10 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
 
     first_seed = results["seeds"][0]
     scatter = _scatter(runs, folder / "gan_samples.png", f"GAN samples over training, seed {first_seed}")
-    series = {}
-    for (data, m), _ in group.items():
-        members = [r for r in runs if r["data"] == data and r["mix_max"] == m]
-        steps = sorted(members[0]["coverage"], key=int)
-        series[f"{data} {method_name(m)}"] = (
-            [int(s) for s in steps],
-            [mean(r["coverage"][s]["modes"] / r["coverage"][s]["num_modes"] * 100 for r in members) for s in steps])
-    curve = line_chart(series, path=folder / "gan_modes.png", title="modes covered over training (mean over seeds)",
-                       xlabel="generator iteration", ylabel="modes covered %")
-    b, demo = settings["base"], GanConfig()
+    curve = _modes_over_training(runs, group, folder / "gan_modes.png")
+    b = settings["base"]
     return Findings(
-        setting={
-            "data": f"ring: 8 Gaussians on a circle of radius {RING_RADIUS:g}; grid: 25 Gaussians, spacing "
-                    f"{GRID_SPACING:g}; std {b['std']:g} (demo: {demo.std:g})",
-            "model": f"G and D: MLPs of {b['depth']} hidden × {b['hidden']} ReLU (demo: {demo.depth} × "
-                     f"{demo.hidden}); "
-                     f"latent {b['latent']} (the demo sweeps 2, 5, 10)",
-            "training": f"{b['iterations']:,} generator iterations (demo: {demo.iterations:,}), {b['d_steps']} D steps "
-                        f"each, Adam lr {b['lr']:g} (default settings), {b['batch_size']} real + "
-                        f"{b['batch_size']} fake "
-                        f"points a batch; scored every {b['snapshot_every']} iterations",
-            "objectives": "the demo's: D on real (1) and fake (0) points shuffled together, with mixup two such "
-                          "batches mixed pairwise with λ ~ U(0, m) per point, labels mixed alike, BCE with logits; "
-                          "G minimizes minus D's BCE on an unmixed batch (saturating minimax)",
-            "methods": ", ".join(method_name(m) for m in settings["mix_max"]) + f"; {settings['processes']} runs at a "
-                       "time, one CPU thread each (a run's result does not depend on it)",
-            "why reduced": "the demo's 3 × 512 nets for 20,001 iterations take tens of minutes a run on 2 CPU cores; "
-                           "the width is halved (a quarter of the compute) and the iterations cut to fit the budget",
-        },
+        setting=_setting(settings),
         sections=[("Stability over training", METRIC.format(radius=settings["mode_radius"], hq=3 * b["std"])
                    + "\n\n" + table),
                   ("Samples", image(scatter.name, "Generated samples (blue) and the mixture's centres (red x) at "
@@ -231,3 +206,36 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
         plots=[scatter.name, curve.name],
     )
 
+
+def _modes_over_training(runs: list[dict[str, Any]], group: dict[tuple[str, float], Any], path: Path) -> Path:
+    """The share of modes covered at each snapshot, per data set and method, mean over seeds."""
+    series = {}
+    for data, m in group:
+        members = [r for r in runs if r["data"] == data and r["mix_max"] == m]
+        steps = sorted(members[0]["coverage"], key=int)
+        series[f"{data} {method_name(m)}"] = (
+            [int(s) for s in steps],
+            [mean(r["coverage"][s]["modes"] / r["coverage"][s]["num_modes"] * 100 for r in members) for s in steps])
+    return line_chart(series, path=path, title="modes covered over training (mean over seeds)",
+                      xlabel="generator iteration", ylabel="modes covered %")
+
+
+def _setting(settings: dict[str, Any]) -> dict[str, str]:
+    """The report's description of the setting, beside the official demo's."""
+    b, demo = settings["base"], GanConfig()
+    return {
+        "data": f"ring: 8 Gaussians on a circle of radius {RING_RADIUS:g}; grid: 25 Gaussians, spacing "
+                f"{GRID_SPACING:g}; std {b['std']:g} (demo: {demo.std:g})",
+        "model": f"G and D: MLPs of {b['depth']} hidden × {b['hidden']} ReLU (demo: {demo.depth} × {demo.hidden}); "
+                 f"latent {b['latent']} (the demo sweeps 2, 5, 10)",
+        "training": f"{b['iterations']:,} generator iterations (demo: {demo.iterations:,}), {b['d_steps']} D steps "
+                    f"each, Adam lr {b['lr']:g} (default settings), {b['batch_size']} real + "
+                    f"{b['batch_size']} fake points a batch; scored every {b['snapshot_every']} iterations",
+        "objectives": "the demo's: D on real (1) and fake (0) points shuffled together, with mixup two such "
+                      "batches mixed pairwise with λ ~ U(0, m) per point, labels mixed alike, BCE with logits; "
+                      "G minimizes minus D's BCE on an unmixed batch (saturating minimax)",
+        "methods": ", ".join(method_name(m) for m in settings["mix_max"]) + f"; {settings['processes']} runs at a "
+                   "time, one CPU thread each (a run's result does not depend on it)",
+        "why reduced": "the demo's 3 × 512 nets for 20,001 iterations take tens of minutes a run on 2 CPU cores; "
+                       "the width is halved (a quarter of the compute) and the iterations cut to fit the budget",
+    }
