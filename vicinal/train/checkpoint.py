@@ -105,6 +105,11 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=str), binary=False)
 
 
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically write ``text``."""
+    return atomic_write(path, lambda f: f.write(text), binary=False)
+
+
 def previous_path(path: str | os.PathLike) -> Path:
     """Where save_checkpoint keeps the checkpoint it replaced: checkpoint.pt → checkpoint.prev.pt."""
     path = Path(path)

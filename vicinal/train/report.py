@@ -8,7 +8,7 @@ from pathlib import Path
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.report import mean
 from vicinal.train.budget import describe as describe_budget
-from vicinal.train.checkpoint import atomic_write
+from vicinal.train.checkpoint import write_text
 from vicinal.train.rundir import REPORT_NAME
 
 CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "
@@ -21,10 +21,6 @@ RELIABILITY_NOTE = ("Reliability diagram: accuracy of the test predictions per c
 
 def label_of(alpha: float, method: str = "mixup") -> str:
     return "ERM" if alpha == 0 else f"{method} α={alpha:g}"
-
-
-def _write(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text), binary=False)
 
 
 def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
@@ -50,7 +46,7 @@ def write_run_report(result) -> Path:
         lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
     lines += ["Files: config.json (settings and provenance), metrics.jsonl (one line per epoch), results.json, "
               "checkpoint.pt, model.safetensors.", ""]
-    return _write(run_dir / REPORT_NAME, "\n".join(lines))
+    return write_text(run_dir / REPORT_NAME, "\n".join(lines))
 
 
 # The metrics a comparison reports per run, all lower-is-better: (results.json key, name, scale, unit of differences)
@@ -101,7 +97,7 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
         lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
     lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
               "results.json lists every run's final numbers.", ""]
-    return _write(root / REPORT_NAME, "\n".join(lines))
+    return write_text(root / REPORT_NAME, "\n".join(lines))
 
 
 def _eps(eps: float) -> str:

@@ -19,7 +19,7 @@ from torch import nn
 import vicinal
 from vicinal.train import distributed as dist_
 from vicinal.train.checkpoint import (
-    CHECKPOINT_NAME, atomic_write, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json,
+    CHECKPOINT_NAME, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json, write_text,
 )
 from vicinal.train.config import TrainConfig
 
@@ -178,7 +178,7 @@ def read_provenance(run_dir: Path) -> dict:
 def rewrite_metrics(run_dir: Path, history: list[dict]) -> None:
     """metrics.jsonl: one JSON object per finished epoch (rewritten whole, atomically, so resume never duplicates)."""
     text = "".join(json.dumps(row) + "\n" for row in history)
-    atomic_write(run_dir / METRICS_NAME, lambda f: f.write(text), binary=False)
+    write_text(run_dir / METRICS_NAME, text)
 
 
 def write_results(run_dir: Path, final: dict, model: nn.Module) -> None:
