@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, get_worker_info
 
 from vicinal.data import Augment, TensorLoader, load_dataset
+from vicinal.train.hardware import cpu_description
 
 
 class PerSampleDataset(torch.utils.data.Dataset):
@@ -89,9 +90,10 @@ def main() -> None:
     ours = time_pipeline(lambda: loader, args.images, args.repeats)
     theirs = time_pipeline(lambda: baseline, args.images, args.repeats)
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
+    print(f"CPU: {cpu_description()}")
     print(f"Fashion-MNIST train, batch {args.batch_size}, crop {args.crop} px + flip + normalize, "
           f"{args.images} images x {args.repeats} repeats, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"| pipeline | median images/s | min | max |\n| --- | --- | --- | --- |")
+    print("| pipeline | median images/s | min | max |\n| --- | --- | --- | --- |")
     print(f"| TensorLoader (batched, in memory) | {ours_median:,.0f} | {min(ours):,.0f} | {max(ours):,.0f} |")
     print(f"| Dataset + DataLoader(num_workers={args.workers}) | {theirs_median:,.0f} | {min(theirs):,.0f} "
           f"| {max(theirs):,.0f} |")

@@ -14,7 +14,6 @@ import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -26,24 +25,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vicinal  # noqa: E402
+from vicinal.train.hardware import cpu_description  # noqa: E402
 
 # (batch shape, classes): an ImageNet-sized batch and a CIFAR-sized one.
 CASES = (((256, 3, 224, 224), 1000), ((128, 3, 32, 32), 10))
 COPY, PAPER, INPLACE = "copy (x.clone(), the floor)", "paper: lam*x + (1-lam)*x[index]", "ours mixup(inplace=True)"
 OUT_OF_PLACE = ("ours mix(x, y, lam, index)", "ours mixup()", "ours mixup(per_sample=True)")
-
-
-def describe_cpu() -> str:
-    """The CPU model (lscpu's model name) and whether it has avx2 and avx512_bf16."""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        lscpu = ""
-    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
-    model = fields.get("Model name", "").strip() or "unknown CPU (no lscpu)"
-    flags = set(fields.get("Flags", "").split())
-    has = {flag: ("yes" if flag in flags else "no") if flags else "unknown" for flag in ("avx2", "avx512_bf16")}
-    return f"{model}; avx2: {has['avx2']}, avx512_bf16: {has['avx512_bf16']}; {os.cpu_count()} logical CPUs"
 
 
 def load_average() -> str:
@@ -141,7 +128,7 @@ def main() -> None:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(f"CPU: {describe_cpu()}")
+    print(f"CPU: {cpu_description()}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} interleaved rounds "
           f"after 2 warm-up calls; {load_average()} at the start")
     for shape, num_classes in CASES:

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from vicinal.models import build_model  # noqa: E402
 from vicinal.train import build_optimizer, config_from_preset  # noqa: E402
-from vicinal.train.hardware import autocast_dtype, make_generator, use_channels_last  # noqa: E402
+from vicinal.train.hardware import autocast_dtype, cpu_description, make_generator, use_channels_last  # noqa: E402
 from vicinal.train.step import build_mixer, vicinal_step  # noqa: E402
 
 
@@ -72,6 +72,7 @@ def main() -> None:
         for mixing in (False, True):
             times[mixing].append(step(mixing))
     erm, mix = statistics.median(times[False]), statistics.median(times[True])
+    print(f"CPU: {cpu_description()}")
     print(f"model {args.model}, batch {args.batch_size}×{args.channels}×{args.image_size}×{args.image_size}, "
           f"autocast {amp}, channels_last {channels_last}, threads {torch.get_num_threads()}, {args.reps} reps")
     print(f"{'step':<16}{'median ms':>10}{'images/s':>10}")

@@ -11,12 +11,13 @@ from typing import Any
 
 from vicinal.core._checks import check_choice
 from vicinal.train.backends import BACKENDS
-from vicinal.train.checkpoint import atomic_write, write_json
+from vicinal.train.checkpoint import write_json, write_text
 from vicinal.train.config import resolve_seeds
+from vicinal.train.hardware import cpu_description
 
 from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
 from .framework import PRESETS, Context, Experiment, Findings, Preset, Stopwatch, to_jsonable
-from .reporting import index_text, machine, report_text
+from .reporting import index_text, report_text
 
 RESULTS, REPORT = "results.json", "report.md"
 
@@ -98,7 +99,7 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
         measured = experiment.measure(ctx, settings)
         return write_json(folder / RESULTS, to_jsonable({
             "experiment": experiment.name, "preset": preset, "seeds": ctx.seeds, "seconds": watch.seconds,
-            "machine": machine(), "command": command, "device": device or "auto", "settings": settings,
+            "machine": cpu_description(), "command": command, "device": device or "auto", "settings": settings,
             "measured": measured}))
 
     if name != "all":
@@ -143,12 +144,8 @@ def write_report(folder: str | Path) -> Path:
         entries = []
         for name in results["experiments"]:
             experiment, data, findings = findings_of(folder / name)
-            _write(folder / name / REPORT, report_text(experiment, data, findings))
+            write_text(folder / name / REPORT, report_text(experiment, data, findings))
             entries.append((experiment, f"{name}/{REPORT}", data["seconds"], [v.status for v in findings.verdicts]))
-        return _write(folder / REPORT, index_text(results["preset"], entries))
+        return write_text(folder / REPORT, index_text(results["preset"], entries))
     experiment, data, findings = findings_of(folder)
-    return _write(folder / REPORT, report_text(experiment, data, findings))
-
-
-def _write(path: Path, text: str) -> Path:
-    return atomic_write(path, lambda f: f.write(text), binary=False)
+    return write_text(folder / REPORT, report_text(experiment, data, findings))

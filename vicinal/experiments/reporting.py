@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
-import platform
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
-
-import torch
 
 from vicinal.eval.report import finite, markdown_table, mean_std
 from vicinal.eval.stats import VERDICT_RULE
@@ -52,22 +47,6 @@ def verdict_table(verdicts: Iterable[Verdict]) -> str:
     """The verdicts as a table: the claim, what is compared, our paired effect, the paper's, the verdict."""
     rows = [(v.claim, v.measure, v.ours, v.paper, f"**{v.status}**") for v in verdicts]
     return markdown_table(VERDICT_HEADERS, rows)
-
-
-def machine() -> str:
-    """This machine in a line: the CPU model, whether it has native bf16 (avx512_bf16), cores and torch threads."""
-    model, bf16 = platform.processor() or platform.machine(), "unknown"
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        info = ""
-    for line in info.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name" and value.strip():
-            model = value.strip()
-        elif key.strip() == "flags":
-            bf16 = "yes" if "avx512_bf16" in value.split() else "no"
-    return f"{model}, avx512_bf16: {bf16}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
 def report_text(experiment: Experiment, data: Mapping[str, Any], findings: Findings) -> str:
