@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, soft_cross_entropy
