@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("experiment", help="experiment name (e.g. generalization, memorization, ... or all)")
     repro.add_argument("--preset", default=DEFAULT_PRESET, help="smoke, quick or paper")
     repro.add_argument("--out", default=None, help="output folder")
+    repro.add_argument("--runs", default=None, metavar="DIR",
+                       help="folder of the training runs (default: OUT/runs); experiments given one folder share "
+                            "the runs they have in common")
     repro.add_argument("--device", default=None, help="auto, cpu, cuda or mps")
     repro.add_argument("--data-dir", default=None, help="folder holding the data files")
     repro.add_argument("--seeds", type=int, default=None, metavar="N",
@@ -198,7 +201,8 @@ def _run(args: argparse.Namespace) -> str:
         options = {"datasets": tuple(args.datasets)} if args.datasets else None
         return str(run_experiment(args.experiment, preset=args.preset, out=args.out, device=args.device,
                                   data_dir=args.data_dir, seeds=args.seeds, quiet=args.quiet, options=options,
-                                  backend=args.backend, address=args.address, tensorboard=args.tensorboard))
+                                  backend=args.backend, address=args.address, tensorboard=args.tensorboard,
+                                  runs=args.runs))
     overrides = _overrides(args)
     if args.command == "train":
         if args.resume is not None:

@@ -66,13 +66,14 @@ def _with_options(settings: Any, options: Mapping[str, Any] | None, name: str) -
 def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, device: str | None = None,
                    data_dir: str | None = None, seeds: int | Sequence[int] | None = None,
                    quiet: bool = False, options: Mapping[str, Any] | None = None, backend: str = "local",
-                   address: str | None = None, tensorboard: bool = False) -> Path:
+                   address: str | None = None, tensorboard: bool = False, runs: str | Path | None = None) -> Path:
     """Run experiment `name` ("all" for every one) at `preset`: measure (train and evaluate) into results.json,
     then write report.md and the plots from it, under `out` (None: runs/reproduce/<name>-<preset>); return the
     report's path. Prints only progress lines (stderr) unless `quiet`.
 
-    The run folders go under `out`/runs; a run already there (same config) is resumed or, when finished, only
-    evaluated again, so "all" trains the runs its experiments share once and an interrupted call continues.
+    The run folders go under `runs` (None: `out`/runs); a run already there (same config) is resumed or, when
+    finished, only evaluated again, so "all" (or separate calls given one `runs`) trains the runs its experiments
+    share once and an interrupted call continues.
     seeds: None = the preset's default, an int n = seeds 0..n−1, or an explicit list of seeds.
     options: fields of the experiment's settings to change, e.g. {"datasets": ("csv:abalone.csv:rings",)}
     for `tabular` (applied to every experiment that has the field when name is "all").
@@ -86,13 +87,14 @@ def run_experiment(name: str, *, preset: Preset, out: str | Path | None = None, 
     check_choice("backend", backend, BACKENDS)
     resolved = None if seeds is None else resolve_seeds(seeds)
     out = Path(out) if out is not None else Path("runs", "reproduce", f"{name}-{preset}")
+    runs = Path(runs) if runs is not None else out / "runs"
     command = f"vicinal reproduce {name} --preset {preset}" + ("" if seeds is None else f" --seeds {seeds}")
 
     def measure(experiment: Experiment, folder: Path, options: Mapping[str, Any] | None) -> Path:
         """Measure one experiment into folder/results.json: settings, seeds, time, machine and the measurements."""
         settings = _with_options(experiment.settings[preset], options, experiment.name)
         folder.mkdir(parents=True, exist_ok=True)
-        ctx = Context(experiment=experiment.name, preset=preset, out=folder, runs=out / "runs", device=device,
+        ctx = Context(experiment=experiment.name, preset=preset, out=folder, runs=runs, device=device,
                       data_dir=data_dir, seeds=resolved or experiment.default_seeds[preset], quiet=quiet,
                       backend=backend, address=address, tensorboard=tensorboard)
         watch = Stopwatch()
