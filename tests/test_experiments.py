@@ -21,7 +21,7 @@ PAPER_MARKS = {
     "adversarial": "2.7×",  # white-box FGSM, ratio of accuracies
     "tabular": "4 of 6",
     "gan": "collapses or oscillates",
-    "ablation": "5.53",  # ERM, wd 1e-4 (official README)
+    "ablation": "5.18",  # ERM at the regime's wd 5e-4 (official README)
     "calibration": "lower ECE",
 }
 STATUSES = {"reproduced", "contradicted", "not reproduced", "indicative", "not measured"}
@@ -112,10 +112,10 @@ CLAIM = "mixup (the paper's α = 1) lowers test error over ERM"
 
 
 @pytest.mark.parametrize("erm, mixup, expected", [
-    ({0: 0.100, 1: 0.110, 2: 0.105}, {0: 0.090, 1: 0.098, 2: 0.096}, "reproduced"),  # same sign, large
+    ({0: 0.100, 1: 0.110, 2: 0.105}, {0: 0.090, 1: 0.098, 2: 0.096}, "reproduced"),  # p < 0.05, the paper's sign
     ({0: 0.100, 1: 0.110, 2: 0.105}, {0: 0.090, 1: 0.113, 2: 0.096}, "not reproduced"),  # mixed signs
-    ({0: 0.100, 1: 0.110, 2: 0.105}, {0: 0.110, 1: 0.121, 2: 0.114}, "contradicted"),  # the other way, every seed
-    ({0: 0.100}, {0: 0.050}, "indicative"),  # one seed, however large
+    ({0: 0.100, 1: 0.110, 2: 0.105}, {0: 0.110, 1: 0.121, 2: 0.114}, "contradicted"),  # p < 0.05 the other way
+    ({0: 0.100, 1: 0.110}, {0: 0.050, 1: 0.060}, "indicative"),  # two seeds, however large
 ])
 def test_verdicts_follow_the_paired_rule(tmp_path: Path, erm: dict, mixup: dict, expected: str) -> None:
     report = _generalization_report(tmp_path / "made-up", {"erm": erm, "mixup_a1": mixup})

@@ -96,7 +96,7 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                 f"mixup-trained networks are better calibrated and less over-confident ({labels[key]})",
                 measure=f"{what}, {labels[key]} − ERM", baseline=per_seed(erm, metric, where=where),
                 other=per_seed(runs[key], metric, where=where), expected_sign=-1, paper=paper, scale=scale,
-                digits=digits, unit=unit))
+                digits=digits, unit=unit, scope="later work"))
 
     plots, sections = [], [("ECE, NLL and over-confidence", "Every method trained in the regime; the first "
                             "three columns on the test set, the fourth on images of uniform noise (pixels ~ U(0, 1), "

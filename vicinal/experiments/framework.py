@@ -42,28 +42,36 @@ class Context:
             print(f"[{self.experiment}/{self.preset}] {message}", file=sys.stderr, flush=True)
 
 
+Scope = Literal["this paper", "later work", "ours"]
+SCOPES: tuple[str, ...] = get_args(Scope)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """One claim of the paper, our paired effect beside the paper's, and the verdict rule's answer."""
+    """One claim, our paired effect beside the paper's, and the verdict rule's answer."""
 
-    claim: str  # the paper's claim, in a line
+    claim: str  # the claim, in a line
     measure: str  # what is compared, e.g. "test error %, mixup α=1 − ERM"
-    ours: str  # our per-seed paired differences: mean ± paired SE (per seed: …)
+    ours: str  # our paired effect: mean, 95 % CI, t, df, p (per seed: …)
     paper: str  # the paper's effect in the same terms ("—" where it gives none)
     status: Status  # vicinal.eval.stats: reproduced, contradicted, not reproduced, indicative, not measured
+    p: float | None = None  # the two-sided p-value of the paired t-test (None where the verdict is not one test)
+    scope: Scope = "this paper"  # whose claim: this paper's, a later paper's, or a measure of ours it does not state
+    repeats: str | None = None  # the experiment whose verdict this one repeats on the same runs (counted there)
 
 
 def judge(claim: str, *, measure: str, baseline: Mapping[int, float | None], other: Mapping[int, float | None],
-          expected_sign: int, paper: str, scale: float = 100.0, digits: int = 2, unit: str = "") -> Verdict:
+          expected_sign: int, paper: str, scale: float = 100.0, digits: int = 2, unit: str = "",
+          scope: Scope = "this paper", repeats: str | None = None) -> Verdict:
     """The verdict on ``claim`` that ``other − baseline`` (per seed, paired) has ``expected_sign``.
 
-    >>> judge("mixup lowers test error", measure="test error %", baseline={0: 0.10, 1: 0.11, 2: 0.12},
-    ...       other={0: 0.09, 1: 0.10, 2: 0.10}, expected_sign=-1, paper="5.6 → 4.2").status
+    >>> judge("mixup lowers test error", measure="test error %", baseline={0: 0.10, 1: 0.11, 2: 0.12, 3: 0.10},
+    ...       other={0: 0.09, 1: 0.10, 2: 0.10, 3: 0.09}, expected_sign=-1, paper="5.6 → 4.2").status
     'reproduced'
     """
     diff = paired(baseline, other)
     return Verdict(claim, measure, diff.describe(scale=scale, digits=digits, unit=unit), paper,
-                   diff.verdict(expected_sign))
+                   diff.verdict(expected_sign), p=None if diff.n < 2 else diff.p, scope=scope, repeats=repeats)
 
 
 @dataclass

@@ -151,7 +151,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                  per_seed(dropout, "test_error"), per_seed(mix, "test_error"), "dropout")):
             if baseline:
                 verdicts.append(judge(f"{level} corrupted: {claim}", measure=what, baseline=baseline, other=other,
-                                      expected_sign=-1, paper=effect[key], unit=" points"))
+                                      expected_sign=-1, paper=effect[key], unit=" points",
+                                      scope="ours" if key == "fit" else "this paper"))
     base = settings["base"]
     return Findings(
         setting={"regime": describe(base) + "; a share of the training labels replaced by uniformly random ones "

@@ -147,7 +147,7 @@ def write_report(folder: str | Path) -> Path:
         for name in results["experiments"]:
             experiment, data, findings = findings_of(folder / name)
             write_text(folder / name / REPORT, report_text(experiment, data, findings))
-            entries.append((experiment, f"{name}/{REPORT}", data["seconds"], [v.status for v in findings.verdicts]))
+            entries.append((experiment, f"{name}/{REPORT}", data["seconds"], findings.verdicts))
         return write_text(folder / REPORT, index_text(results["preset"], entries))
     experiment, data, findings = findings_of(folder)
     return write_text(folder / REPORT, report_text(experiment, data, findings))

@@ -1,5 +1,6 @@
 """docs/RESULTS.md's measured part, written from results.json files so that no number in it is typed by hand: the
-reports of a `vicinal reproduce all` folder and the large-data `compare` point (arXiv 1710.09412).
+reports of a `vicinal reproduce all` folder (or of experiments measured by separate commands into one folder) and
+the large-data `compare` point (arXiv 1710.09412).
 
     python -m vicinal.experiments.results_md RUN [--docs docs] [--preset quick] [--large-data DIR]
 
@@ -20,10 +21,11 @@ from pathlib import Path
 
 from vicinal.eval.report import markdown_table, mean_std
 from vicinal.eval.stats import VERDICT_RULE, paired
+from vicinal.train.checkpoint import write_json
 
 from .framework import Findings, Verdict
-from .registry import REPORT, RESULTS, findings_of, read_results, write_report
-from .reporting import verdict_table
+from .registry import EXPERIMENTS, REPORT, RESULTS, findings_of, read_results, write_report
+from .reporting import count_claims, verdict_table
 
 START, END = "<!-- measured: start -->", "<!-- measured: end -->"
 LARGE_DATA = Path("docs/results/compare-standard")
@@ -35,15 +37,13 @@ def publish(run: str | Path, *, docs: str | Path = "docs", preset: str = "quick"
     results.json, and replace the measured part of ``docs``/RESULTS.md; return RESULTS.md's path."""
     run, docs = Path(run), Path(docs)
     dest = docs / "results" / preset
-    index = read_results(run)
-    if "experiments" not in index:
-        raise ValueError(f"run={str(run)!r} is invalid: expected the folder of `vicinal reproduce all` (its "
-                         f"{RESULTS} lists the experiments)")
-    for folder in (run, *(run / name for name in index["experiments"])):
-        target = dest / folder.relative_to(run)
+    names = experiment_folders(run)
+    for name in names:
+        target = dest / name
         target.mkdir(parents=True, exist_ok=True)
-        for item in (*folder.glob("*.png"), folder / RESULTS):
+        for item in (*(run / name).glob("*.png"), run / name / RESULTS):
             shutil.copy2(item, target / item.name)
+    write_json(dest / RESULTS, {"preset": preset, "experiments": names})
     write_report(dest)
     path = docs / "RESULTS.md"
     text = path.read_text() if path.exists() else f"# Results\n\n{START}\n{END}\n"
@@ -59,6 +59,18 @@ def publish(run: str | Path, *, docs: str | Path = "docs", preset: str = "quick"
     return path
 
 
+def experiment_folders(run: Path) -> list[str]:
+    """The experiments measured under ``run``: the list of `vicinal reproduce all`'s index, or else every
+    experiment folder holding a results.json (experiments measured by separate commands), in the registry's order."""
+    if (run / RESULTS).exists() and "experiments" in read_results(run):
+        return list(read_results(run)["experiments"])
+    names = [name for name in EXPERIMENTS if (run / name / RESULTS).exists()]
+    if not names:
+        raise ValueError(f"run={str(run)!r} is invalid: expected the folder of `vicinal reproduce all`, or a folder "
+                         f"of experiment folders (generalization/, memorization/, ...) each holding a {RESULTS}")
+    return names
+
+
 def _experiments(folder: Path) -> list[tuple[str, dict, Findings, str]]:
     """(name, results, findings, title) of each experiment of a `reproduce all` folder, in the index's order."""
     out = []
@@ -72,23 +84,47 @@ def measured_part(folder: Path, *, link: str, large_data: tuple[Path, str] | Non
     """The measured part of RESULTS.md: how it was run, every verdict, the large-data point (its folder and its
     link from RESULTS.md), each experiment; ``link`` is ``folder`` as linked from RESULTS.md."""
     experiments = _experiments(folder)
-    first = experiments[0][1]
     seconds = sum(results["seconds"] for _, results, _, _ in experiments)
     parts = [
-        f"- **Command**: `vicinal reproduce all --preset {first['preset']}` ({seconds:,.0f} s, {seconds / 60:.0f} "
-        f"minutes, on {first['machine']}); then `python -m vicinal.experiments.results_md RUN` wrote this part of "
-        f"the page and [{link}/]({link}/{REPORT}) from the run's results.json files.",
-        f"- **Verdicts**: {VERDICT_RULE}. Our effect (the per-seed paired difference, its mean ± paired standard "
-        "error and each seed's value) stands beside the paper's, in its own column.",
-        "## Summary: every claim judged\n\n" + markdown_table(
-            ["experiment", "paper's claim", "measured as", "ours", "paper", "verdict"],
-            [(f"[{name}]({link}/{name}/{REPORT})", v.claim, v.measure, v.ours, v.paper, f"**{v.status}**")
-             for name, _, findings, _ in experiments for v in findings.verdicts]),
+        "- **Commands**: each experiment by its own command (below; all of them at once: `vicinal reproduce all "
+        f"--preset {experiments[0][1]['preset']}`), {seconds:,.0f} s ({seconds / 60:.0f} minutes) in all; then "
+        "`python -m vicinal.experiments.results_md RUN` wrote this part of the page and "
+        f"[{link}/]({link}/{REPORT}) from their results.json files.\n\n" + markdown_table(
+            ["experiment", "command", "seeds", "wall clock", "machine"],
+            [(f"[{name}]({link}/{name}/{REPORT})", f"`{results['command']}`", str(len(results["seeds"])),
+              f"{results['seconds'] / 60:.0f} min", results["machine"]) for name, results, _, _ in experiments]),
+        f"- **Verdicts**: {VERDICT_RULE}. Our effect (the per-seed paired difference: its mean, 95 % confidence "
+        "interval, t, df, p and each seed's value) stands beside the paper's, in its own column; each experiment's "
+        "report adds Holm-adjusted p-values over its own verdicts.",
+        summary(experiments, link),
     ]
     if large_data is not None:
         parts.append(large_data_point(*large_data))
     for i, (name, results, findings, title) in enumerate(experiments, 1):
         parts.append(_section(i, name, title, results, findings, f"{link}/{name}"))
+    return "\n\n".join(parts)
+
+
+SCOPE_HEADINGS = (("this paper", "This paper's claims"),
+                  ("later work", "Later work's claims (CutMix, Manifold Mixup, calibration, the small α)"),
+                  ("ours", "Our own measures (not claims of the paper)"))
+
+
+def summary(experiments: list[tuple[str, dict, Findings, str]], link: str) -> str:
+    """Every verdict once (repeats left out, said), this paper's claims apart from later work's and ours."""
+    verdicts = [(name, v) for name, _, findings, _ in experiments for v in findings.verdicts]
+    parts = ["## Summary: every claim judged once",
+             f"In all: {count_claims(v for _, v in verdicts)}."]
+    for scope, heading in SCOPE_HEADINGS:
+        rows = [(f"[{name}]({link}/{name}/{REPORT})", v.claim, v.measure, v.ours, v.paper, f"**{v.status}**")
+                for name, v in verdicts if v.scope == scope and not v.repeats]
+        if rows:
+            parts.append(f"### {heading}\n\n" + markdown_table(
+                ["experiment", "claim", "measured as", "ours", "paper", "verdict"], rows))
+    repeats = [(name, v) for name, v in verdicts if v.repeats]
+    if repeats:
+        parts.append("Left out of the counts, judged again on the same claim: " + "; ".join(
+            f"{name}: {v.measure} ({v.status}, repeats {v.repeats})" for name, v in repeats) + ".")
     return "\n\n".join(parts)
 
 
@@ -125,7 +161,8 @@ def large_data_point(folder: Path, link: str) -> str:
                 verdicts.append(Verdict(f"mixup lowers the {what.split(' %')[0]} over ERM",
                                         f"{what}, {label[a]} − ERM",
                                         diff.describe(scale=scale, digits=3 if scale == 1 else 2), "—",
-                                        diff.verdict(-1)))
+                                        diff.verdict(-1), p=diff.p,
+                                        scope="this paper" if metric == "test_error" else "later work"))
     config = runs[0]
     erm_train = mean_std([r["train_error"] for r in by_alpha[alphas[0]].values()], scale=100)
     return "\n\n".join([
@@ -142,11 +179,12 @@ def large_data_point(folder: Path, link: str) -> str:
 
 
 def claims_summary(folder: str | Path) -> str:
-    """The README's summary of the paper's claims: per experiment, each verdict with its claim, in a line."""
-    lines = []
-    for name, _, findings, _ in _experiments(Path(folder)):
-        for v in findings.verdicts:
-            lines.append(f"- **{v.status}** ({name}): {v.claim} — {v.measure}: {_short(v.ours)}; paper {v.paper}")
+    """The README's summary: the count of this paper's claims reproduced, then each of its claims in a line."""
+    experiments = _experiments(Path(folder))
+    verdicts = [(name, v) for name, _, findings, _ in experiments for v in findings.verdicts if not v.repeats]
+    lines = [f"In all: {count_claims(v for _, v in verdicts)}."]
+    lines += [f"- **{v.status}** ({name}): {v.claim} — {v.measure}: {_short(v.ours)}; paper {v.paper}"
+              for name, v in verdicts if v.scope == "this paper"]
     return "\n".join(lines)
 
 
@@ -158,7 +196,7 @@ def _short(ours: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vicinal.experiments.results_md",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("run", help="the folder of `vicinal reproduce all`")
+    parser.add_argument("run", help="the folder of `vicinal reproduce all`, or of experiment folders measured apart")
     parser.add_argument("--docs", default="docs", help="the docs folder holding RESULTS.md")
     parser.add_argument("--preset", default="quick", help="the run's preset (names docs/results/<preset>)")
     parser.add_argument("--large-data", default=str(LARGE_DATA), help="the full-data compare folder ('' for none)")

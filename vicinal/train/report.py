@@ -7,6 +7,7 @@ from pathlib import Path
 
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.report import mean
+from vicinal.eval.stats import format_p
 from vicinal.train.budget import describe as describe_budget
 from vicinal.train.checkpoint import write_text
 from vicinal.train.rundir import REPORT_NAME
@@ -134,7 +135,8 @@ def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[s
                 sentence += (f" Training error after the last epoch: ERM {100 * train['ERM']:.2f} %, {label} "
                              f"{100 * train[label]:.2f} %.")
             sentences.append(f"- {sentence}")
-        lines += [f"{label} − ERM, seed by seed (mean ± paired standard error; negative: {label} lower):", "",
+        lines += [f"{label} − ERM, seed by seed (mean difference, 95 % CI, paired t-test; negative: {label} "
+                  "lower):", "",
                   markdown_table(["metric", f"{label} − ERM"], rows), "", *sentences, "", GAP_NOTE, ""]
     return lines
 
@@ -149,16 +151,18 @@ def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: i
     if n == 1:
         side = f"{label} is lower" if average < 0 else "ERM is lower" if average > 0 else "both are equal"
         return f"{metric}: {side} by {abs(average):.{digits}f} {unit} in the one seed: indicative only."
-    size = f"mean difference {average:+.{digits}f} ± {scale * diff.se:.{digits}f} {unit}"
+    low, high = sorted(scale * v for v in diff.ci())
+    size = (f"mean difference {average:+.{digits}f} {unit}, 95 % CI [{low:.{digits}f}, {high:.{digits}f}], "
+            f"paired t-test p = {format_p(diff.p)}")
     verdict = diff.verdict(-1)
     if verdict == "reproduced":
-        return f"{metric}: {label} is lower than ERM in all {n} seeds ({size}): {label} is ahead."
+        return f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}): {label} is ahead at p < 0.05."
     if verdict == "contradicted":
-        return f"{metric}: ERM is lower in all {n} seeds ({size}): ERM is ahead."
+        return f"{metric}: ERM is lower in {n - lower} of {n} seeds ({size}): ERM is ahead at p < 0.05."
     ahead = f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0 else "level on average"
-    why = "not in every seed" if abs(diff.mean) > 2 * diff.se else "within two paired standard errors"
-    return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}), {why}: no clear "
-            f"difference at {n} seeds.")
+    few = " (fewer than 3 seeds: no test)" if verdict == "indicative" else ""
+    return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}): no clear "
+            f"difference at {n} seeds{few}.")
 
 
 def _compare_budget(budget: dict) -> str:
