@@ -15,7 +15,7 @@ from vicinal.train.checkpoint import write_json, write_text
 from vicinal.train.config import resolve_seeds
 from vicinal.train.hardware import cpu_description
 
-from . import ablation, adversarial, calibration, gan, generalization, memorization, tabular
+from . import ablation, adversarial, calibration, gan, generalization, length, memorization, tabular
 from .framework import PRESETS, Context, Experiment, Findings, Preset, Stopwatch, to_jsonable
 from .reporting import index_text, report_text
 
@@ -40,6 +40,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
     _experiment(gan, "gan", "Stabilizing GANs on 2-D toy data: vanilla vs mixup discriminator",
                 "§3.7 and the official demo"),
     _experiment(ablation, "ablation", "Ablations: what part of mixup matters", "§3.8"),
+    _experiment(length, "length", "Training length: does mixup's gain over ERM grow with the epochs?",
+                "§3.2, the ImageNet rows (90 and 200 epochs)"),
     _experiment(calibration, "calibration", "Calibration: ECE, NLL and over-confidence off the data, ERM vs mixup",
                 "Thulasidasan et al. 2019, arXiv 1905.11001"),
 )}
