@@ -157,8 +157,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                                  f"{'1e-4' if wd == '0.0005' else '5e-4'}: not run here, for the budget)"},
         sections=[("Ablation table", "Every row that was run, with its paired difference from mixup AC + RP "
                    "(negative: AC + RP has the lower error). The paper's numbers are CIFAR-10 / PreAct ResNet-18 "
-                   "(official README at the weight decay we ran, shared with its ablation table); a row the trainer cannot configure says "
-                   "'not run'.\n\n" + table),
+                   "(official README at the weight decay we ran, shared with its ablation table); a row the "
+                   "trainer cannot configure says 'not run'.\n\n" + table),
                   ("Plot", image(chart.name, "Test error per ablation row."))],
         verdicts=verdicts, plots=[chart.name],
     )

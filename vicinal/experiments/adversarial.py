@@ -42,7 +42,8 @@ SETTINGS = {
     "quick": AdversarialSettings(regime=REGIMES["quick"]),
     "paper": AdversarialSettings(regime=REGIMES["paper"], attack_images=10000),
 }
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}  # the paper's headline claims: 5 paired seeds
+# this paper's headline claims: 5 paired seeds
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 
 def pixel_model(record: RunRecord, mean_: tuple[float, ...], std_: tuple[float, ...]) -> nn.Module:

@@ -32,7 +32,8 @@ class CalibrationSettings:
 
 
 SETTINGS = {preset: CalibrationSettings(regime=regime) for preset, regime in REGIMES.items()}
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}  # the paper's headline claims: 5 paired seeds
+# this paper's headline claims: 5 paired seeds
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 
 def noise_confidence(model: nn.Module, images: torch.Tensor, *, mean: tuple[float, ...], std: tuple[float, ...]

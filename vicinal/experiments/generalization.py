@@ -26,7 +26,8 @@ class GeneralizationSettings:
 
 
 SETTINGS = {preset: GeneralizationSettings(regime=regime) for preset, regime in REGIMES.items()}
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}  # the paper's headline claims: 5 paired seeds
+# this paper's headline claims: 5 paired seeds
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 HEADLINE = ("erm", MIXUP)  # this paper's claim, on every seed of the context
 # Claims judged on test error against ERM: method key -> (claim, whose claim it is).

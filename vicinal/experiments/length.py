@@ -96,8 +96,9 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
     verdicts = []
     short, long = (str(n) for n in settings["lengths"])
     for epochs, gain in gains.items():
-        verdicts.append(judge(f"mixup lowers test error over ERM at {epochs} epochs", measure="test error %, mixup "
-                              f"α=1 − ERM", baseline=dict.fromkeys(gain, 0.0), other=gain, expected_sign=-1,
+        verdicts.append(judge(f"mixup lowers test error over ERM at {epochs} epochs",
+                              measure="test error %, mixup α=1 − ERM", baseline=dict.fromkeys(gain, 0.0),
+                              other=gain, expected_sign=-1,
                               unit=" points", paper=f"ResNet-50 90 epochs {m90 - e90:+.1f}, 200 epochs "
                               f"{m200 - e200:+.1f} (ImageNet top-1)",
                               repeats="generalization" if epochs == short else None))

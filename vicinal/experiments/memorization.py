@@ -74,7 +74,8 @@ SETTINGS = {
         reason="the paper's own settings (PreAct ResNet-18 on CIFAR-10, 200 epochs).", noise_levels=(0.2, 0.5, 0.8),
         extra_alphas=(1.0, 2.0, 8.0, 32.0)),
 }
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}  # the paper's headline claims: 5 paired seeds
+# this paper's headline claims: 5 paired seeds
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 
 def measure(ctx: Context, settings: MemorizationSettings) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def verdict_table(verdicts: Iterable[Verdict]) -> str:
     verdicts = list(verdicts)
     adjusted = holm([v.p for v in verdicts])
     rows = [(v.claim, whose(v), v.measure, v.ours, format_p(a), v.paper, f"**{v.status}**")
-            for v, a in zip(verdicts, adjusted)]
+            for v, a in zip(verdicts, adjusted, strict=True)]
     return markdown_table(VERDICT_HEADERS, rows)
 
 

@@ -159,7 +159,8 @@ def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: i
         return f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}): {label} is ahead at p < 0.05."
     if verdict == "contradicted":
         return f"{metric}: ERM is lower in {n - lower} of {n} seeds ({size}): ERM is ahead at p < 0.05."
-    ahead = f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0 else "level on average"
+    ahead = (f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0
+             else "level on average")
     few = " (fewer than 3 seeds: no test)" if verdict == "indicative" else ""
     return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}): no clear "
             f"difference at {n} seeds{few}.")
