@@ -169,7 +169,8 @@ def test_reproduce_delegates_to_the_experiments_layer(capsys, monkeypatch, tmp_p
                         "--device", "cpu")
     assert code == 0 and out.strip().splitlines()[-1] == str(tmp_path / "report.md")
     assert seen == dict(name="memorization", preset="smoke", out=str(tmp_path), device="cpu", data_dir=None,
-                        seeds=None, quiet=False, options=None, backend="local", address=None, tensorboard=False)
+                        seeds=None, quiet=False, options=None, backend="local", address=None, tensorboard=False,
+                        runs=None)
     code, _, _ = _run(capsys, "reproduce", "tabular", "--seeds", "3", "--quiet", "--datasets", "iris", "csv:a.csv:y")
     assert code == 0
     assert (seen["seeds"], seen["quiet"], seen["options"]) == (3, True, {"datasets": ("iris", "csv:a.csv:y")})

@@ -23,6 +23,7 @@ PAPER_MARKS = {
     "gan": "collapses or oscillates",
     "ablation": "5.18",  # ERM at the regime's wd 5e-4 (official README)
     "calibration": "lower ECE",
+    "length": "ResNet-50 90 epochs",  # ImageNet, the paper's rows at 90 and 200 epochs
 }
 STATUSES = {"reproduced", "contradicted", "not reproduced", "indicative", "not measured"}
 
@@ -185,3 +186,46 @@ def test_results_md_is_written_from_results_json(smoke_all: Path, tmp_path: Path
         for line in (line for line in report.splitlines() if line.endswith("** |")):  # every verdict row
             assert line[2:].split(" | ")[0] in page
     assert not list((docs / "results" / "smoke").rglob("runs"))  # reports, plots, results.json; no run folders
+
+
+@pytest.mark.slow
+def test_results_md_takes_experiments_measured_apart(smoke_all: Path, tmp_path: Path) -> None:
+    from vicinal.experiments.results_md import START, publish
+
+    run = tmp_path / "apart"
+    for name in ("generalization", "length"):  # two experiments by their own commands, no index of `all`
+        shutil.copytree(smoke_all / name, run / name, ignore=shutil.ignore_patterns("runs"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "RESULTS.md").write_text(f"# Results\n\n{START}\n<!-- measured: end -->\n")
+    page = publish(run, docs=docs, preset="smoke", large_data=None).read_text()
+    assert "vicinal reproduce generalization --preset smoke" in page and "[length](" in page
+    assert "memorization" not in page.split(START)[1]
+    assert read_results(docs / "results" / "smoke")["experiments"] == ["generalization", "length"]
+
+
+def test_claims_are_counted_once_and_by_whose_they_are() -> None:
+    from vicinal.experiments.framework import Verdict
+    from vicinal.experiments.reporting import count_claims
+
+    def verdict(status: str, scope: str = "this paper", repeats: str | None = None) -> Verdict:
+        return Verdict("c", "m", "o", "p", status, p=0.01, scope=scope, repeats=repeats)
+
+    text = count_claims([verdict("reproduced"), verdict("contradicted"), verdict("reproduced", repeats="x"),
+                         verdict("reproduced", "later work"), verdict("not reproduced", "ours")])
+    assert text.startswith("1 of 2 of this paper's claims reproduced at p < 0.05 (1 contradicted)")
+    assert "1 of 1 of later work's claims" in text and "0 of 1 of our own measures" in text
+
+
+@pytest.mark.slow
+def test_length_judges_the_difference_of_differences(smoke_all: Path) -> None:
+    from vicinal.experiments.runs import per_seed
+
+    results = read_results(smoke_all / "length")
+    runs, (short, long) = results["measured"]["runs"], results["measured"]["lengths"].values()
+    gain = {n: {s: per_seed(runs[k["mixup α=1"]], "test_error")[s] - per_seed(runs[k["ERM"]], "test_error")[s]
+                for s in results["seeds"]} for n, k in (("short", short), ("long", long))}
+    expected = [100 * (gain["long"][s] - gain["short"][s]) for s in results["seeds"]]
+    report = (smoke_all / "length" / "report.md").read_text()
+    line = next(line for line in report.splitlines() if line.startswith("| mixup's gain over ERM grows"))
+    assert f"| {sum(expected) / len(expected):.2f} points" in line
