@@ -23,6 +23,7 @@ PAPER_MARKS = {
     "gan": "collapses or oscillates",
     "ablation": "5.53",  # ERM, wd 1e-4 (official README)
     "calibration": "lower ECE",
+    "between": "Figure 2(a)",
 }
 STATUSES = {"reproduced", "contradicted", "not reproduced", "indicative", "not measured"}
 

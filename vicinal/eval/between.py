@@ -199,5 +199,6 @@ def between_plot(curves: Mapping[str, Sequence[TableLike]], *, path: str | Path,
         ax.set(xlabel="λ (weight of xᵢ in x̃)", ylabel=name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
+    fig.subplots_adjust(wspace=0.3)
     fig.suptitle(title)
     return _save(fig, path)

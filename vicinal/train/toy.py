@@ -115,7 +115,7 @@ def train_toy(settings: ToySettings = ToySettings()) -> Toy:
         model = _train(x, y, settings, alpha=alpha)
         with torch.no_grad():
             p = model(grid).softmax(1)[:, 1].reshape(settings.resolution, settings.resolution)
-        maps[label] = np.round(p.numpy().astype(float), 4).tolist()
+        maps[label] = np.round(p.numpy().astype(float), 3).tolist()  # 3 decimals: a light results.json
     return Toy(points=x.tolist(), labels=y.tolist(), flipped=flipped.tolist(),
                extent=[float(low[0]), float(high[0]), float(low[1]), float(high[1])], maps=maps,
                seconds=time.perf_counter() - start)
