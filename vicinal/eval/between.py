@@ -19,6 +19,7 @@ from vicinal.core._checks import check_choice, check_integer_dtype, check_positi
 from vicinal.eval._mode import eval_mode
 from vicinal.eval.metrics import autocast_context
 from vicinal.eval.plots import _figure, _save
+from vicinal.eval.report import markdown_table, mean_std
 
 LAMBDAS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # the paper's Figure 2 axis: from halfway to xᵢ itself
 Target = Literal["mixed", "first"]
@@ -166,7 +167,7 @@ def between_examples(
 
 TableLike = BetweenTable | Mapping[str, Any]
 PANELS = (("miss_rate", "miss rate % (prediction ∉ {yᵢ, yⱼ})", 100.0),
-          ("grad_norm", "mean ‖∇ₓ̃ loss‖₂", 1.0),
+          ("grad_norm", "mean ‖∇ₓ̃ CE‖₂", 1.0),
           ("p_first", "mean p(yᵢ | x̃)", 1.0))
 
 
@@ -175,6 +176,26 @@ def mean_over(table: TableLike, metric: str, *, below: float = 1.0) -> float:
     values = table.to_dict() if isinstance(table, BetweenTable) else table
     kept = [v for lam, v in zip(values["lambdas"], values[metric]) if lam < below]
     return float(np.mean(kept)) if kept else math.nan
+
+
+def between_markdown(curves: Mapping[str, Sequence[TableLike]], *, below: float = 1.0) -> str:
+    """A markdown table of the curves: λ by rows; miss rate %, gradient norm and p(yᵢ) of each label by columns, as
+    mean ± std over its tables (one per seed); the last row each curve's mean over the λ below ``below``."""
+    if not curves or any(not tables for tables in curves.values()):
+        raise ValueError("curves must map each label to a non-empty list of tables (one per seed)")
+    rows_of = {label: [t.to_dict() if isinstance(t, BetweenTable) else t for t in tables]
+               for label, tables in curves.items()}
+    columns = [(metric, name.split(" (")[0], scale, 2 if scale > 1 else 3) for metric, name, scale in PANELS]
+    headers = ["λ"] + [f"{label}: {name}" for _, name, _, _ in columns for label in rows_of]
+    lambdas = next(iter(rows_of.values()))[0]["lambdas"]
+    rows = [[f"{lam:g}"] + [mean_std([t[metric][k] for t in tables], digits=digits, scale=scale)
+                            for metric, _, scale, digits in columns for tables in rows_of.values()]
+            for k, lam in enumerate(lambdas)]
+    if any(lam < below for lam in lambdas):
+        rows.append([f"mean over λ < {below:g}"] + [
+            mean_std([mean_over(t, metric, below=below) for t in tables], digits=digits, scale=scale)
+            for metric, _, scale, digits in columns for tables in rows_of.values()])
+    return markdown_table(headers, rows)
 
 
 def between_plot(curves: Mapping[str, Sequence[TableLike]], *, path: str | Path, title: str) -> Path:

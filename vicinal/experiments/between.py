@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vicinal.eval.between import LAMBDAS, between_plot, mean_over
-from vicinal.eval.report import markdown_table
+from vicinal.eval.between import LAMBDAS, between_markdown, between_plot, mean_over
 from vicinal.train.toy import ToySettings, draw_toy, roughness, train_toy
 
 from .framework import Context, Findings, Stopwatch, judge
 from .regime import MIXUP, REGIMES, Regime, describe, methods, train_methods
-from .reporting import image, spread
+from .reporting import image
 from .runs import summaries, was_run
 
 SPLITS = {"train": "training pairs (the paper's)", "test": "test pairs (not in the paper)"}
@@ -81,20 +80,6 @@ def _tables(entry: Any, split: str) -> dict[int, dict]:
     return {int(run["seed"]): run["between"][split] for run in entry if run.get("between")} if was_run(entry) else {}
 
 
-def _curve_table(shown: dict[str, dict[int, dict]], lambdas: list[float], below: float) -> str:
-    """λ by rows, each curve of each method by columns, mean ± std over seeds; the last row the judged mean."""
-    columns = [(metric, what, scale, digits) for metric, what, _, _, scale, digits, _ in CLAIMS[:2]] + [
-        ("p_first", "mean p(yᵢ | x̃)", 1.0, 3)]
-    headers = ["λ"] + [f"{label}: {what}" for _, what, _, _ in columns for label in shown]
-    rows = [[f"{lam:g}"] + [spread([t[metric][k] for t in tables.values()], digits, scale=scale)
-                            for metric, _, scale, digits in columns for tables in shown.values()]
-            for k, lam in enumerate(lambdas)]
-    rows.append([f"mean over λ < {below:g}"] + [
-        spread([mean_over(t, metric, below=below) for t in tables.values()], digits, scale=scale)
-        for metric, _, scale, digits in columns for tables in shown.values()])
-    return markdown_table(headers, rows)
-
-
 def report(results: dict[str, Any], folder: Path) -> Findings:
     settings, measured = results["settings"], results["measured"]
     runs, labels = measured["runs"], {m["key"]: m["label"] for m in measured["methods"]}
@@ -115,7 +100,8 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
         chart = between_plot({label: list(tables.values()) for label, tables in shown.items()},
                              path=folder / f"between_{split}.png", title=f"between {name}: mean ± std over seeds")
         plots.append(chart.name)
-        sections.append((f"In between {name}", _curve_table(shown, settings["lambdas"], below) + "\n\n" + image(
+        table = between_markdown({label: list(tables.values()) for label, tables in shown.items()}, below=below)
+        sections.append((f"In between {name}", table + "\n\n" + image(
             chart.name, f"Miss rate, gradient norm and p(yᵢ) at x̃ = λ·xᵢ + (1−λ)·xⱼ on {name}, mean ± std over "
                         f"seeds; the dashed line p = λ is what mixup trains toward.")))
         erm = _tables(runs.get("erm"), split)

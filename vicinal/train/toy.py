@@ -30,7 +30,7 @@ class ToySettings:
     noise: float = 0.1  # std of make_moons' Gaussian noise
     flip: float = 0.05  # share of the training labels flipped to the other class
     hidden: int = 128  # units of each of the MLP's two hidden layers (the paper's tabular network)
-    steps: int = 2000  # Adam steps of a minibatch
+    steps: int = 1000  # Adam steps of a minibatch
     batch_size: int = 50  # points a step
     lr: float = 3e-3  # Adam's learning rate
     alpha: float = 1.0  # mixup's Beta(α, α), one λ per minibatch as in the paper
