@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from vicinal.eval.between import LAMBDAS, between_examples, between_pairs, between_plot, mean_over
+from vicinal.eval.between import LAMBDAS, between_examples, between_markdown, between_pairs, between_plot, mean_over
 
 
 def _gen(seed: int = 0) -> torch.Generator:
@@ -115,6 +115,13 @@ def test_mean_over_the_in_between_points_and_the_plot(tmp_path) -> None:
     assert mean_over(tables[0].to_dict(), "p_first", below=0.65) == pytest.approx(sum(tables[0].p_first[:2]) / 2)
     path = between_plot({"A": tables, "B": [tables[0].to_dict()]}, path=tmp_path / "b.png", title="t")
     assert path.stat().st_size > 1000
+    lines = between_markdown({"A": tables, "B": [tables[0].to_dict()]}).splitlines()
+    assert len(lines) == 2 + len(LAMBDAS) + 1 and lines[-1].startswith("| mean over λ < 1 |")
+    cells = lines[2].strip("| ").split(" | ")  # λ = 0.5: miss rate % of A (two seeds: mean ± std), then of B (one)
+    assert cells[0] == "0.5" and " ± " in cells[1] and " ± " not in cells[2]
+    assert float(cells[2]) == pytest.approx(100 * tables[0].miss_rate[0], abs=0.01)
+    with pytest.raises(ValueError, match="curves"):
+        between_markdown({"A": []})
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

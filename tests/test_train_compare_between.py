@@ -24,3 +24,12 @@ def test_compare_reports_the_in_between_curves_and_the_toy(tmp_path) -> None:
     assert "in-between miss rate" in text and "in-between gradient norm" in text and "in-between |p(yᵢ) − λ|" in text
     assert f"{between['curves_seconds']:.1f} s for the in-between curves of the 4 runs" in text
     assert text.index("## Between training examples") < text.index("![learning curves]")
+
+
+def test_main_presets_learning_curve_has_ten_test_points() -> None:
+    from vicinal.train import config_from_preset
+    from vicinal.train.schedules import RunLength
+
+    length = RunLength.of(config_from_preset("main"), steps_per_epoch=11)  # 1,500 images, batch 128
+    assert length.evaluations >= 10
+    assert length.evaluates_after(length.epochs)
