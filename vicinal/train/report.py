@@ -133,8 +133,9 @@ def _between_section(root: Path, between: dict) -> list[str]:
             "of the gradient of the cross-entropy against the mixed target λ·yᵢ + (1−λ)·yⱼ with respect to the "
             "input, and the mean p(yᵢ | x̃), which mixup trains toward the straight line λ; mean ± std over seeds.", "",
             between_markdown(curves), "", f"![in-between curves]({chart.name})", "",
-            "Each curve's mean over λ < 1 (λ = 1 is the training point itself), per seed against ERM:", "",
-            *sentences, "", f"![the two-moons picture]({between['toy']})", "",
+            *(["Each curve's mean over λ < 1 (λ = 1 is the training point itself), per seed against ERM:", "",
+               *sentences, ""] if sentences else []),
+            f"![the two-moons picture]({between['toy']})", "",
             f"The paper's Figure 1(b) again: p(y = 1 | x) of a small MLP trained on {between['toy_points']} points of "
             f"two moons with {100 * between['toy_flip']:g} % of the labels flipped (ringed), with ERM and with mixup "
             f"α = 1 (RMS of ‖∇ₓ p‖ over the grid: {rough}).", "",
