@@ -24,6 +24,7 @@ PAPER_MARKS = {
     "ablation": "5.18",  # ERM at the regime's wd 5e-4 (official README)
     "calibration": "lower ECE",
     "length": "ResNet-50 90 epochs",  # ImageNet, the paper's rows at 90 and 200 epochs
+    "between": "Figure 2(a)",
 }
 STATUSES = {"reproduced", "contradicted", "not reproduced", "indicative", "not measured"}
 

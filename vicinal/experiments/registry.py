@@ -15,7 +15,7 @@ from vicinal.train.checkpoint import write_json, write_text
 from vicinal.train.config import resolve_seeds
 from vicinal.train.hardware import cpu_description
 
-from . import ablation, adversarial, calibration, gan, generalization, length, memorization, tabular
+from . import ablation, adversarial, between, calibration, gan, generalization, length, memorization, tabular
 from .framework import PRESETS, Context, Experiment, Findings, Preset, Stopwatch, to_jsonable
 from .reporting import index_text, report_text
 
@@ -44,6 +44,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (
                 "§3.2, the ImageNet rows (90 and 200 epochs)"),
     _experiment(calibration, "calibration", "Calibration: ECE, NLL and over-confidence off the data, ERM vs mixup",
                 "Thulasidasan et al. 2019, arXiv 1905.11001"),
+    _experiment(between, "between", "In between examples: misses, gradient norms and p(yᵢ) along x̃ = λ·xᵢ + (1−λ)·xⱼ, "
+                "ERM vs mixup, and the two-moons picture", "§1, Figures 1(b) and 2"),
 )}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run
 from vicinal.train.trainer import Result, resolve
 
 BUDGET_NAME = "budget.json"  # what a comparison's time budget bought, kept so that continuing it keeps its length
+BETWEEN_NAME, TOY_NAME = "between.json", "toy.png"  # the in-between curves of every run; the two-moons picture
+BETWEEN_PAIRS = 1000  # training pairs (yᵢ ≠ yⱼ) per run for the in-between curves
 
 
 @dataclass
@@ -65,6 +68,29 @@ def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) ->
             for c in configs], budget
 
 
+def measure_between(runs: Sequence[Result], root: Path, *, pairs: int = BETWEEN_PAIRS) -> dict:
+    """What the trained networks do between training examples: each run's in-between curves on ``pairs`` pairs of its
+    own training points (``vicinal.train.between.run_between``; the runs of one seed share the pairs), and the
+    two-moons picture drawn into root/toy.png; both timed. Plain values, as between.json keeps them."""
+    from vicinal.data import load_dataset
+    from vicinal.train.between import run_between
+    from vicinal.train.toy import ToySettings, draw_toy, roughness, train_toy
+
+    start, datasets, curves = time.perf_counter(), {}, []
+    for r in runs:
+        c = r.config
+        if c.seed not in datasets:  # the seed splits a user's csv file; the runs of a seed share the data
+            datasets[c.seed] = load_dataset(c.dataset, data_dir=c.data_dir, seed=c.seed)
+        table = run_between(c, r.model, splits=("train",), pairs=pairs, dataset=datasets[c.seed])["train"]
+        curves.append({"alpha": c.alpha, "method": c.method, "seed": c.seed, "train": table.to_dict()})
+    curves_seconds = time.perf_counter() - start
+    settings = ToySettings()
+    toy = train_toy(settings)
+    draw_toy(toy, path=root / TOY_NAME)
+    return {"pairs": pairs, "runs": curves, "curves_seconds": curves_seconds, "toy_seconds": toy.seconds,
+            "toy_roughness": roughness(toy), "toy": TOY_NAME, "toy_points": settings.points, "toy_flip": settings.flip}
+
+
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds: int | Sequence[int] = 1,
             out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (), backend: Backend = "local",
             address: str | None = None, note: str | None = None) -> CompareResult:
@@ -74,7 +100,8 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
     model and budget. ``config.time_budget`` is the whole comparison's: one probe fits every run's epochs in
     its share (``fit_budget``). The folder holds one sub-run per (α, seed) (``alpha<α>-seed<s>``), results.json
     (a list of every run's ``final``) and report.md (mean ± std over seeds per α, the paired differences from
-    ERM, learning curves, reliability diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend``
+    ERM, the in-between curves of ``measure_between`` with the two-moons picture, learning curves, reliability
+    diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend``
     and ``address`` say where the runs go (see train_all: "ray" runs them as Ray tasks, side by side as the CPUs
     and GPUs allow); the report is written once all are in.
 
@@ -99,5 +126,7 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, seeds
             from vicinal.train.report import write_compare_report
 
             write_json(root / RESULTS_NAME, results)
-            write_compare_report(root, runs, budget=budget, note=note)
+            between = measure_between(runs, root)
+            write_json(root / BETWEEN_NAME, between)
+            write_compare_report(root, runs, budget=budget, note=note, between=between)
     return CompareResult(root, root / REPORT_NAME, results, runs, budget)

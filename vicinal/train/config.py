@@ -231,7 +231,7 @@ PRESETS: dict[str, dict] = {
     "quick": dict(dataset="fashion-mnist", epochs=6, batch_size=256, lr=0.2, schedule="onecycle", weight_decay=5e-4,
                   momentum=0.9, nesterov=True, alpha=0.4, eval_every=1),
     "main": dict(dataset="fashion-mnist", model="auto16", train_subset=1500, epochs=60, batch_size=128, lr=0.1,
-                 schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=1.0, eval_every=20,
+                 schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=1.0, eval_every=6,
                  fgsm_eps=4 / 255, time_budget=240.0),
     "standard": dict(dataset="fashion-mnist", model="fastcnn48", epochs=40, batch_size=256, lr=0.2,
                      schedule="onecycle", weight_decay=5e-4, momentum=0.9, nesterov=True, alpha=0.4,

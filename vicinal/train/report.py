@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
+from vicinal.eval.between import between_markdown, between_plot, mean_over
 from vicinal.eval.report import mean
 from vicinal.eval.stats import format_p
 from vicinal.train.budget import describe as describe_budget
@@ -65,9 +66,11 @@ def _metric(final: dict, key: str) -> float | None:
     return final.get(key)
 
 
-def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None, note: str | None = None) -> Path:
+def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None, note: str | None = None,
+                         between: dict | None = None) -> Path:
     """report.md of a comparison: mean ± std over seeds per α, each metric's per-seed paired difference from ERM
-    with a sentence saying what it shows, learning curves, reliability diagrams; what its time ``budget`` bought,
+    with a sentence saying what it shows, the in-between curves and the two-moons picture (``between``, as
+    compare.measure_between returns it), learning curves, reliability diagrams; what its time ``budget`` bought,
     when it had one; ``note`` opens it (e.g. why this regime)."""
     root = Path(root)
     groups: dict[str, list] = {}
@@ -91,6 +94,7 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
              f"{recipe(first)}; {_points(runs[0].final)}the same budget for every α; mean ± std over seeds.", "",
              *([_compare_budget(budget), ""] if budget else []),
              markdown_table(headers, rows), "", *(_paired_section(groups, metrics)),
+             *(_between_section(root, between) if between else []),
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
         rel = reliability_diagram(predictions, path=root / "reliability.png",
@@ -99,6 +103,45 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
     lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
               "results.json lists every run's final numbers.", ""]
     return write_text(root / REPORT_NAME, "\n".join(lines))
+
+
+# The in-between curves a comparison reports, all lower-is-better, judged on their mean over λ < 1
+BETWEEN_METRICS = (("miss_rate", "in-between miss rate %", 100, "points"),
+                   ("grad_norm", "in-between gradient norm", 1, "nats per input unit"),
+                   ("p_distance", "in-between |p(yᵢ) − λ|", 1, "of probability"))
+
+
+def _between_section(root: Path, between: dict) -> list[str]:
+    """The in-between curves of every α (table, plot, each mixing α's paired sentences against ERM) and the toy."""
+    groups: dict[str, list[dict]] = {}
+    for run in between["runs"]:
+        groups.setdefault(label_of(run["alpha"], run["method"]), []).append(run)
+    curves = {label: [run["train"] for run in members] for label, members in groups.items()}
+    chart = between_plot(curves, path=root / "between.png", title="between training examples: mean ± std over seeds")
+    sentences = []
+    erm = groups.get(label_of(0.0))
+    for label, members in groups.items():
+        if erm is None or members is erm:
+            continue
+        for key, name, scale, unit in BETWEEN_METRICS:
+            diff = paired({r["seed"]: mean_over(r["train"], key) for r in erm},
+                          {r["seed"]: mean_over(r["train"], key) for r in members})
+            sentences.append("- " + _sentence(name, label, diff, scale=scale, unit=unit, digits=2 if scale > 1 else 3))
+    rough = ", ".join(f"{label} {value:.2f}" for label, value in between["toy_roughness"].items())
+    return ["## Between training examples (the paper's Figures 1(b) and 2)", "",
+            f"At x̃ = λ·xᵢ + (1−λ)·xⱼ for {between['pairs']:,} pairs of training points of different classes (the "
+            "same pairs for every α of a seed): the miss rate (the prediction is neither yᵢ nor yⱼ), the mean L2 norm "
+            "of the gradient of the cross-entropy against the mixed target λ·yᵢ + (1−λ)·yⱼ with respect to the "
+            "input, and the mean p(yᵢ | x̃), which mixup trains toward the straight line λ; mean ± std over seeds.", "",
+            between_markdown(curves), "", f"![in-between curves]({chart.name})", "",
+            *(["Each curve's mean over λ < 1 (λ = 1 is the training point itself), per seed against ERM:", "",
+               *sentences, ""] if sentences else []),
+            f"![the two-moons picture]({between['toy']})", "",
+            f"The paper's Figure 1(b) again: p(y = 1 | x) of a small MLP trained on {between['toy_points']} points of "
+            f"two moons with {100 * between['toy_flip']:g} % of the labels flipped (ringed), with ERM and with mixup "
+            f"α = 1 (RMS of ‖∇ₓ p‖ over the grid: {rough}).", "",
+            f"Measured after training: {between['curves_seconds']:.1f} s for the in-between curves of the "
+            f"{len(between['runs'])} runs, {between['toy_seconds']:.1f} s for the toy.", ""]
 
 
 def _eps(eps: float) -> str:
