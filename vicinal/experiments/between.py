@@ -44,7 +44,7 @@ SETTINGS = {
     "quick": BetweenSettings(regime=REGIMES["quick"]),
     "paper": BetweenSettings(regime=REGIMES["paper"]),
 }
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2)}
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 
 def measure(ctx: Context, settings: BetweenSettings) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def report(results: dict[str, Any], folder: Path) -> Findings:
                     baseline={s: mean_over(t, metric, below=below) for s, t in erm.items()},
                     other={s: mean_over(t, metric, below=below) for s, t in other.items()}, expected_sign=-1,
                     paper=paper if split == "train" else "— (the paper measures training pairs)", scale=scale,
-                    digits=digits, unit=unit))
+                    digits=digits, unit=unit, scope="this paper" if split == "train" else "ours"))
     regime = settings["regime"]
     return Findings(
         setting={"regime": describe(regime["base"]), "why this regime": regime["reason"],
