@@ -41,6 +41,7 @@ demo: install data
 	$(PY) -m vicinal compare --preset main --seeds 3
 
 test: install-dev data
+	$(PY) -m ruff check vicinal tests benchmarks examples
 	$(PY) -m pytest -q
 
 bench: install

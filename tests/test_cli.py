@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_train_support import SUBPROCESS_ENV, tabular_config
+from test_train_support import run_cli as _run
 
-from test_train_support import SUBPROCESS_ENV, run_cli as _run, tabular_config
 from vicinal.train import Callback, RunInfo, TrainConfig, compare
 
 ROOT = Path(__file__).resolve().parent.parent

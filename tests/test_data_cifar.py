@@ -12,8 +12,7 @@ import pytest
 import torch
 from numpy._core.multiarray import _reconstruct
 
-from vicinal.data import Augment, load_dataset
-from vicinal.data import cifar
+from vicinal.data import Augment, cifar, load_dataset
 from vicinal.data.download import extract_tar, file_digest
 from vicinal.data.safe_pickle import load_pickle
 

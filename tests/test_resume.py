@@ -14,10 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from test_train_support import (
-    SUBPROCESS_ENV, assert_same_weights, cli_args, crash_at, image_config, run_cli, tabular_config, weights,
+    SUBPROCESS_ENV,
+    assert_same_weights,
+    cli_args,
+    crash_at,
+    image_config,
+    run_cli,
+    tabular_config,
+    weights,
 )
+
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, save_checkpoint, train
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from test_train_support import assert_same_weights, crash_at, tabular_config, weights
+
 from vicinal.train import RunLength, TrainConfig, compare, train
 from vicinal.train.budget import Cost, estimate, fit_length
 from vicinal.train.config import config_from_dict
-from vicinal.train.schedules import min_epochs
 from vicinal.train.rundir import read_config
+from vicinal.train.schedules import min_epochs
 
 COST = Cost(step_seconds=0.1, eval_seconds=2.0, fit_seconds=1.0, attack_seconds=0.0, batch_size=256,
             eval_images_per_s=5000.0)

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from test_train_support import assert_same_weights, crash_at, run_cli, tabular_config, weights
+
 from vicinal.train import train
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import ray
-
 from test_cli import _run
 from test_train_support import SUBPROCESS_ENV, tabular_config
+
 from vicinal.train import Callback, RunInfo, StepEvent
 from vicinal.train.backends import train_all
 

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from test_train_support import (
-    OnTrainingForward, StepRecorder, assert_same_weights, image_config, tabular_config, weights,
+    OnTrainingForward,
+    StepRecorder,
+    assert_same_weights,
+    image_config,
+    tabular_config,
+    weights,
 )
+
 from vicinal.train import Callback, NonFiniteLossError, RunInfo, StepEvent, load_checkpoint, train
 
 EPOCH_KEYS = {"epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr", "images_per_s"}

@@ -10,7 +10,15 @@ import torch
 from torch.utils.data import default_collate, get_worker_info
 
 from ._checks import (
-    MIX_MODES, MixMode, Pairing, check_alpha, check_choice, check_flag, check_floating, check_fraction, invalid,
+    MIX_MODES,
+    MixMode,
+    Pairing,
+    check_alpha,
+    check_choice,
+    check_flag,
+    check_floating,
+    check_fraction,
+    invalid,
     is_integer,
 )
 from ._vicinity import Batch, check_vicinity_batch, vicinity_options

@@ -5,8 +5,16 @@ from __future__ import annotations
 import torch
 
 from ._checks import (
-    PAIRINGS, Pairing, check_choice, check_integer_dtype, check_positive_int, check_tensor, invalid, is_integer,
-    resolve_device, resolve_generator,
+    PAIRINGS,
+    Pairing,
+    check_choice,
+    check_integer_dtype,
+    check_positive_int,
+    check_tensor,
+    invalid,
+    is_integer,
+    resolve_device,
+    resolve_generator,
 )
 
 

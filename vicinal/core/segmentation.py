@@ -1,4 +1,4 @@
-"""mixup and CutMix for semantic segmentation: per-pixel soft targets, one box for image and mask (arXiv 1710.09412, 1905.04899).
+"""mixup and CutMix for segmentation: per-pixel soft targets, one box for image and mask (arXiv 1710.09412, 1905.04899).
 
 Masks of class indices (B, H, W) become per-pixel soft targets (B, C, H, W). A pixel labelled with
 `ignore_index` gets an all-zero row: it carries no class mass, so it adds nothing to the loss
@@ -15,8 +15,15 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
-    check_alpha, check_choice, check_destination, check_floating, check_fraction, check_labels, check_positive_int,
-    is_integer, resolve_generator,
+    check_alpha,
+    check_choice,
+    check_destination,
+    check_floating,
+    check_fraction,
+    check_labels,
+    check_positive_int,
+    is_integer,
+    resolve_generator,
 )
 from .batch import MixedBatch
 from .cutmix import _draw_boxes, _paste, check_image_plane

@@ -97,7 +97,8 @@ def evaluate(
     logits, labels = predict(model, loader, device=device, autocast_dtype=autocast_dtype, flip=flip,
                              translate=translate)
     if labels.dim() != 1 or bool((labels < 0).any()) or bool((labels >= logits.shape[1]).any()):
-        raise ValueError(f"labels must be class indices in [0, {logits.shape[1] - 1}] of shape (N,), got shape {tuple(labels.shape)}")
+        raise ValueError(f"labels must be class indices in [0, {logits.shape[1] - 1}] of shape (N,), "
+                         f"got shape {tuple(labels.shape)}")
     probs = logits.softmax(dim=1)
     return {
         "error": float((logits.argmax(dim=1) != labels).double().mean()),

@@ -35,7 +35,8 @@ class ConvNet(nn.Module):
 
     mixup_layers: tuple[str, ...] = ("stem", "group1", "group2", "group3")
 
-    def __init__(self, *, num_classes: int, in_channels: int, size: int, width: int, dropout: float, dims: Dims) -> None:
+    def __init__(self, *, num_classes: int, in_channels: int, size: int, width: int, dropout: float,
+                 dims: Dims) -> None:
         super().__init__()
         self.stem = nn.Sequential(*conv_bn(in_channels, width, dims), nn.GELU())  # (B, w, S...)
         groups = []

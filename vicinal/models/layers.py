@@ -80,7 +80,8 @@ def check_image_model(
 def check_depth(model: str, depth: int) -> int:
     """Refuse a network of more than `MAX_DEPTH` layers (before its layers are built)."""
     if depth > MAX_DEPTH:
-        raise ValueError(f"{model} depth={depth!r} is invalid: expected at most {MAX_DEPTH} layers (vicinal.models.MAX_DEPTH)")
+        raise ValueError(f"{model} depth={depth!r} is invalid: expected at most {MAX_DEPTH} layers "
+                         "(vicinal.models.MAX_DEPTH)")
     return depth
 
 

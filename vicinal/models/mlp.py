@@ -1,4 +1,4 @@
-"""The fully connected network of mixup's tabular experiments (arXiv 1710.09412): two hidden layers of 128 ReLU units."""
+"""The fully connected network of mixup's tabular experiments (arXiv 1710.09412): two hidden layers of 128 ReLUs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from vicinal.models.layers import check_dropout, check_positive_int, classifier
 
 
 class MLP(nn.Module):
-    """flatten → Linear(in_features, hidden) → ReLU → Linear(hidden, hidden) → ReLU → (dropout) → Linear(hidden, classes).
+    """flatten → Linear(in_features, hidden) → ReLU → Linear(hidden, hidden) → ReLU → (dropout)
+    → Linear(hidden, classes).
 
     Takes (B, in_features) or any (B, ...) whose trailing dimensions hold in_features values (images are flattened).
     """

@@ -1,4 +1,4 @@
-"""The model registry: every vicinal model built by name for the shape of the data, checked to fit before it is built."""
+"""The model registry: every vicinal model built by name for the shape of the data, checked to fit before building."""
 
 from __future__ import annotations
 

@@ -24,9 +24,9 @@ from torch import nn
 from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
+from vicinal.train.distributed import DistContext, broadcast_object
 from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
 from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
-from vicinal.train.distributed import DistContext, broadcast_object
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 

@@ -155,7 +155,8 @@ def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: i
         return f"{metric}: {label} is lower than ERM in all {n} seeds ({size}): {label} is ahead."
     if verdict == "contradicted":
         return f"{metric}: ERM is lower in all {n} seeds ({size}): ERM is ahead."
-    ahead = f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0 else "level on average"
+    ahead = (f"{label} ahead on average" if average < 0 else "ERM ahead on average" if average > 0
+             else "level on average")
     why = "not in every seed" if abs(diff.mean) > 2 * diff.se else "within two paired standard errors"
     return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}), {why}: no clear "
             f"difference at {n} seeds.")

@@ -19,7 +19,12 @@ from torch import nn
 import vicinal
 from vicinal.train import distributed as dist_
 from vicinal.train.checkpoint import (
-    CHECKPOINT_NAME, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json, write_text,
+    CHECKPOINT_NAME,
+    checkpoint_to_resume,
+    export_safetensors,
+    remove_temporaries,
+    write_json,
+    write_text,
 )
 from vicinal.train.config import TrainConfig
 

@@ -15,18 +15,29 @@ from tqdm.auto import tqdm
 from vicinal.data import load_dataset
 from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
+from vicinal.train.budget import fit_budget
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
 from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
-from vicinal.train.budget import fit_budget
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
-    autocast_dtype, determinism, make_generator, maybe_compile, resolve_device, threads, use_channels_last,
+    autocast_dtype,
+    determinism,
+    make_generator,
+    maybe_compile,
+    resolve_device,
+    threads,
+    use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
 from vicinal.train.rundir import (
-    claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
+    claimed,
+    default_run_dir,
+    read_provenance,
+    rewrite_metrics,
+    write_config,
+    write_results,
 )
 from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
