@@ -16,11 +16,7 @@ from vicinal.data.idx import read_idx, write_idx
 STEMS = [stem for pair in mnist.FILES.values() for stem in pair]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No test sees the user's cache or $VICINAL_DATA."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("VICINAL_DATA", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated")  # no test sees the user's cache or $VICINAL_DATA
 
 
 def write_idx_set(folder: Path, *, seed: int = 0, n_train: int = 30, n_test: int = 12, gz: bool = True,
@@ -245,6 +241,7 @@ def test_unavailable_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.fashion_mnist
 def test_real_fashion_mnist_from_debian_package():
     """The Debian package dataset-fashion-mnist is installed by `make`; its files must load."""
     ds = load_dataset("fashion-mnist", download=False)

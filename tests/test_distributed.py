@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from test_train_support import (
+from support import (
     SUBPROCESS_ENV,
     StepRecorder,
     assert_same_weights,

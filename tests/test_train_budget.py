@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_train_support import assert_same_weights, crash_at, tabular_config, weights
+from support import assert_same_weights, crash_at, tabular_config, weights
 
 from vicinal.train import RunLength, TrainConfig, compare, train
 from vicinal.train.budget import Cost, estimate, fit_length

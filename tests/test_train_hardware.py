@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_train_support import SUBPROCESS_ENV, cli_args
+from support import SUBPROCESS_ENV, cli_args
 
 from vicinal.train import TrainConfig
 from vicinal.train.hardware import autocast_dtype, cpu_description, use_channels_last
