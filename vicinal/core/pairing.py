@@ -14,8 +14,8 @@ from ._checks import (
     invalid,
     is_integer,
     resolve_device,
-    resolve_generator,
 )
+from .generators import own_generator
 
 
 def sample_pairing(
@@ -44,7 +44,7 @@ def sample_pairing(
     if not is_integer(batch_size) or batch_size < 0:
         raise invalid("batch_size", batch_size, "an integer >= 0")
     batch_size = int(batch_size)
-    gen = resolve_generator(generator)
+    gen = own_generator(generator=generator)
     device = resolve_device(device, gen.device)
     if "same_class" in pairing:
         if labels is None:

@@ -23,10 +23,10 @@ from ._checks import (
     check_labels,
     check_positive_int,
     is_integer,
-    resolve_generator,
 )
 from .batch import MixedBatch
 from .cutmix import _draw_boxes, _paste, check_image_plane
+from .generators import own_generator
 from .mix import _mix_rows
 from .pairing import _draw_pairing
 from .sampling import _draw_lambda
@@ -120,7 +120,7 @@ def _prepare(
     targets = segmentation_targets(
         masks, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing
     )
-    gen = resolve_generator(generator)
+    gen = own_generator(generator=generator)
     lam = _draw_lambda(alpha, (x.shape[0],) if per_sample else (), gen, x.device)
     index = _draw_pairing(pairing, x.shape[0], gen, x.device, labels=None, features=None, knn_k=1)
     return targets, lam, index, gen

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from vicinal.models.layers import blocks_per_group, check_image_model, check_positive_int, classifier, preact_final
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import blocks_per_group, check_image_model, classifier, preact_final
 
 
 class Bottleneck(nn.Module):

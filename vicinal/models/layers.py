@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vicinal.core._checks import check_positive_int
+
 MAX_DEPTH = 1000  # most layers a model may have (the deepest of the papers: 190); deeper ones are refused unbuilt
 
 
@@ -43,13 +45,6 @@ class Normalize(nn.Module):
 def classifier(in_features: int, num_classes: int, dropout: float) -> nn.Sequential:
     """The head every model ends with: optional dropout, then one linear layer."""
     return nn.Sequential(nn.Dropout(dropout) if dropout > 0 else nn.Identity(), nn.Linear(in_features, num_classes))
-
-
-def check_positive_int(name: str, value: int) -> int:
-    """Return ``value`` if it is an int >= 1, else raise ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 def check_dropout(dropout: float) -> float:

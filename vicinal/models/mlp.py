@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_positive_int, classifier
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import check_dropout, classifier
 
 
 class MLP(nn.Module):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import blocks_per_group, check_image_model, check_positive_int, classifier, preact_final
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import blocks_per_group, check_image_model, classifier, preact_final
 from vicinal.models.preact_resnet import preact_stage
 
 

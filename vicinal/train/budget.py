@@ -21,12 +21,13 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from vicinal.core.generators import make_generator
 from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
 from vicinal.train.distributed import DistContext, broadcast_object
 from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
-from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
+from vicinal.train.hardware import cpu_description, maybe_compile
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 
@@ -173,7 +174,7 @@ def record(ceiling: RunLength, length: RunLength, cost: Cost, *, budget: float, 
                 cpu=cpu_description(), precision=precision)
 
 
-def describe(budget: dict) -> str:
+def describe_budget(budget: dict) -> str:
     """A budget record in one sentence."""
     cut = "cut from" if budget["epochs"] < budget["ceiling_epochs"] else "the full"
     return (f"time budget {budget['seconds']:g} s a run: {budget['images_per_s']:.0f} training images/s measured "

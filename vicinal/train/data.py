@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import torch
 
+from vicinal.core.generators import derive_seed, make_generator
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
-from vicinal.data.loader import derive_seed
 from vicinal.train.config import TrainConfig, auto_width
 from vicinal.train.digest import digest
 from vicinal.train.distributed import DistContext
-from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.report import mean
-from vicinal.train.budget import describe as describe_budget
+from vicinal.train.budget import describe_budget
 from vicinal.train.checkpoint import write_text
 from vicinal.train.rundir import REPORT_NAME
 

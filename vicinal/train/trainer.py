@@ -12,8 +12,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from vicinal.core._checks import resolve_device
+from vicinal.core.generators import derive_seed, make_generator
 from vicinal.data import load_dataset
-from vicinal.data.loader import derive_seed
 from vicinal.train import distributed as dist_
 from vicinal.train.budget import fit_budget
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
@@ -24,9 +25,7 @@ from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
     autocast_dtype,
     determinism,
-    make_generator,
     maybe_compile,
-    resolve_device,
     threads,
     use_channels_last,
 )
