@@ -1,9 +1,10 @@
 """Checkpoints: atomic writes (temp file, fsync, rename), weights-only loading verified by a SHA-256 of the contents,
-the previous checkpoint kept beside the latest, a run's snapshot and its checked restore, the checkpoint a run starts
-from (fresh or resumed, on the same data), and safetensors export."""
+the previous checkpoint kept beside the latest, the checkpoint a run starts from (fresh or resumed, on the same data)
+and its checks against the run, and safetensors export."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -12,18 +13,15 @@ import secrets
 import shutil
 import stat
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from vicinal.core import Mixup
-from vicinal.train import distributed as dist_
 from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
-from vicinal.train.data import RunData
 from vicinal.train.digest import digest
-from vicinal.train.progress import Progress
 from vicinal.train.schedules import RunLength
 from vicinal.train.statecheck import generator_fault, state_fault
 
@@ -260,61 +258,24 @@ def check_same_data(state: dict, record: dict) -> None:
                          f"(fingerprint {str(stored.get('fingerprint'))[:16]}): expected the same data")
 
 
-class Run(Protocol):
-    """The parts of a training run that ``snapshot`` reads and ``restore`` sets (the trainer's TrainingRun)."""
-
-    config: TrainConfig
-    run_dir: Path
-    device: torch.device
-    ctx: dist_.DistContext
-    data: RunData
-    data_record: dict  # the data set's absolute source and fingerprint (see data_record)
-    length: RunLength
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    mixer: Mixup  # its generator: the same on every rank
-    noise_gen: torch.Generator  # this rank's input-noise generator
-    progress: Progress
-
-
-def snapshot(run: Run) -> dict:
-    """Everything ``run`` needs to continue exactly: weights, optimizer, schedule, progress, generators, and each
-    process's loader, noise and global RNG states (gathered from every rank: every rank must call this), with the
-    record of the data it trains on."""
-    rank_state = dict(loader=run.data.train.state_dict(), noise=run.noise_gen.get_state(),
-                      torch_rng=torch.get_rng_state())  # the global generator: dropout masks
-    if run.device.type == "cuda":
-        rank_state["cuda_rng"] = torch.cuda.get_rng_state(run.device)
-    return dict(config=run.config.to_dict(), model=run.model.state_dict(), optimizer=run.optimizer.state_dict(),
-                scheduler=run.scheduler.state_dict(), world_size=run.ctx.world_size,
-                rank_states=dist_.gather_objects(rank_state, run.ctx),
-                generators=dict(mixing=run.mixer.generator.get_state(), corruption=run.data.corruption_state),
-                data=dict(run.data_record), **run.progress.state_dict())
-
-
-def restore(run: Run, state: dict) -> None:
-    """Put ``run`` back where ``snapshot`` found it (this process's own rank state). ``state`` is first checked
-    against the run's own snapshot (keys, types, tensor shapes and dtypes, counters that agree): a checkpoint that
-    does not fit raises ValueError naming the first part that does not."""
-    path = run.run_dir / CHECKPOINT_NAME
-    fault = state_fault(state, snapshot(run), optimizer=run.optimizer, length=run.length)
+def check_state(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength,
+                path: Path) -> None:
+    """Refuse a loaded checkpoint ``state`` (from ``path``) that does not fit the run whose own ``state_dict()`` is
+    ``reference``: keys, types, tensor shapes and dtypes, one optimizer state per parameter, counters that agree
+    with each other and with the run's ``length``. The ValueError names the first part that does not fit."""
+    fault = state_fault(state, reference, optimizer=optimizer, length=length)
     if fault:
         raise _unfit(path, fault)
-    mine = state["rank_states"][run.ctx.rank]
+
+
+@contextlib.contextmanager
+def loading(path: Path) -> Iterator[None]:
+    """Load a checked checkpoint's parts inside: a value its layout cannot show to be wrong raises ValueError
+    naming ``path``."""
     try:
-        run.model.load_state_dict(state["model"])
-        run.optimizer.load_state_dict(state["optimizer"])
-        run.scheduler.load_state_dict(state["scheduler"])
-        run.data.train.load_state_dict(mine["loader"])
-        run.noise_gen.set_state(mine["noise"])
-        torch.set_rng_state(mine["torch_rng"])
-        if "cuda_rng" in mine and run.device.type == "cuda":
-            torch.cuda.set_rng_state(mine["cuda_rng"], run.device)
-        run.mixer.generator.set_state(state["generators"]["mixing"])
-    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:  # values the layout check cannot see
+        yield
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:
         raise _unfit(path, f"{type(e).__name__}: {' '.join(str(e).split())[:200]}") from None
-    run.progress.load_state_dict(state)
 
 
 def export_safetensors(model: nn.Module, path: str | os.PathLike) -> Path:
