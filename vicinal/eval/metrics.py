@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vicinal._autocast import autocast_context
 from vicinal.eval._mode import eval_mode
 from vicinal.eval.calibration import expected_calibration_error
-
-
-def autocast_context(device: torch.device | str, dtype: torch.dtype | None) -> Any:
-    """``torch.autocast`` on the device's type with ``dtype``, or a no-op context when ``dtype`` is None."""
-    if dtype is None:
-        return nullcontext()
-    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
 
 
 def shift_images(images: Tensor, pixels: int) -> Tensor:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vicinal._io import write_json
 from vicinal.train.backends import Backend, train_all
 from vicinal.train.budget import check_same_budget
 from vicinal.train.callbacks import Callback
-from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from vicinal._io import write_text
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.report import mean
 from vicinal.train.budget import describe_budget
-from vicinal.train.checkpoint import write_text
 from vicinal.train.rundir import REPORT_NAME
 
 CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "
