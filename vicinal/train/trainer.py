@@ -200,6 +200,7 @@ def set_up(config: TrainConfig, device: torch.device, ctx: dist_.DistContext, ru
 
 
 def _say_mixing_kept(budget: dict, config: TrainConfig, ctx: dist_.DistContext) -> None:
+    """One line on stderr when the budget's cut kept a mixing run's last mixing epoch (see budget.fit_length)."""
     if mixing_kept(budget) and config.alpha > 0 and ctx.is_main and not config.quiet:
         print(f"vicinal: time_budget={budget['seconds']:g}: {budget['epochs']} of {budget['ceiling_epochs']} epochs "
               f"fit; the last {budget['mixup_off_epochs']} without mixing, so that one epoch still mixes",
