@@ -21,10 +21,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from vicinal.core.generators import make_generator  # noqa: E402
 from vicinal.eval import markdown_table  # noqa: E402
 from vicinal.models import build_model  # noqa: E402
 from vicinal.train import build_optimizer, config_from_preset  # noqa: E402
-from vicinal.train.hardware import _cpu_has_fast_bf16, cpu_description, make_generator  # noqa: E402
+from vicinal.train.hardware import _cpu_has_fast_bf16, cpu_description  # noqa: E402
 from vicinal.train.step import build_mixer, vicinal_step  # noqa: E402
 
 SHAPE = (1, 28, 28)  # Fashion-MNIST

@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=20_000, help="images per timed repeat (default 20000)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per pipeline (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the baseline (default 2)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads of the main process (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads of the main process (default: torch's)")
     parser.add_argument("--data-dir", default=None, help="folder with Fashion-MNIST (default: search order)")
     args = parser.parse_args()
     if args.threads is not None:
@@ -92,7 +93,8 @@ def main() -> None:
     ours_median, theirs_median = statistics.median(ours), statistics.median(theirs)
     print(f"CPU: {cpu_description()}")
     print(f"Fashion-MNIST train, batch {args.batch_size}, crop {args.crop} px + flip + normalize, "
-          f"{args.images} images x {args.repeats} repeats, torch {torch.__version__}, {torch.get_num_threads()} threads")
+          f"{args.images} images x {args.repeats} repeats, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads")
     print("| pipeline | median images/s | min | max |\n| --- | --- | --- | --- |")
     print(f"| TensorLoader (batched, in memory) | {ours_median:,.0f} | {min(ours):,.0f} | {max(ours):,.0f} |")
     print(f"| Dataset + DataLoader(num_workers={args.workers}) | {theirs_median:,.0f} | {min(theirs):,.0f} "

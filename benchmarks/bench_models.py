@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(f"# {' '.join([sys.executable, *sys.argv])}\n# torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}\n")
+    print(f"# {' '.join([sys.executable, *sys.argv])}\n"
+          f"# torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}\n")
     rows = []
     for name in args.models:
         is_image = INPUTS.get(name, DEFAULT_INPUT)[0] is not None
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
             precision = "bf16 autocast" if dtype else "float32"
             rows.append([name, precision, "on" if channels_last else "off", f"{rate:.0f}", f"{rate / baseline:.2f}×"])
             print(" | ".join(rows[-1]), flush=True)
-    print("\n" + markdown_table(["model", "precision", "channels_last", "images/s (median)", "vs float32 contiguous"], rows))
+    headers = ["model", "precision", "channels_last", "images/s (median)", "vs float32 contiguous"]
+    print("\n" + markdown_table(headers, rows))
 
 
 if __name__ == "__main__":

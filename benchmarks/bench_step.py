@@ -17,9 +17,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from vicinal.core.generators import make_generator  # noqa: E402
 from vicinal.models import build_model  # noqa: E402
 from vicinal.train import build_optimizer, config_from_preset  # noqa: E402
-from vicinal.train.hardware import autocast_dtype, cpu_description, make_generator, use_channels_last  # noqa: E402
+from vicinal.train.hardware import autocast_dtype, cpu_description, use_channels_last  # noqa: E402
 from vicinal.train.step import build_mixer, vicinal_step  # noqa: E402
 
 

@@ -1,6 +1,7 @@
 """Benchmark: training time (evaluation excluded) until Fashion-MNIST test accuracy reaches 93.5% and 94.5%.
 
-Run:  .venv/bin/python benchmarks/time_to_accuracy.py [--preset quick] [--epochs N] [--alpha A] [--model M] [--test-translate T] [--seed S]
+Run:  .venv/bin/python benchmarks/time_to_accuracy.py [--preset quick] [--epochs N] [--alpha A] [--model M]
+          [--test-translate T] [--seed S]
 Trains the preset's recipe once, evaluating after every epoch, and prints for each target the first epoch
 that reached it and the training seconds spent until then (targets: 93.5% in ≤ 120 s, 94.5% in ≤ 600 s).
 Timing claims only from a quiet machine.

@@ -1,4 +1,4 @@
-"""A tiny segmentation net trained on generated shapes with mixup or CutMix of images and masks (arXiv 1710.09412, 1905.04899).
+"""A tiny segmentation net trained on generated shapes, mixing images and masks (arXiv 1710.09412, 1905.04899).
 
 Images hold coloured striped squares and plain discs on a noisy background; the mask gives each
 pixel's class (background, square, disc), and a one-pixel band on every shape's edge is marked 255 and ignored, as
@@ -18,7 +18,6 @@ import time
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import vicinal

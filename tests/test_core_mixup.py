@@ -51,7 +51,8 @@ def test_mixup_invariants(shape, dtype, alpha, per_sample, pairing, seed):
     assert out.index.shape == (shape[0],) and out.index.dtype == torch.long
     assert ((out.lam >= 0) & (out.lam <= 1)).all()
     # Inputs and targets use the same λ and partner: both follow the paper's formula.
-    torch.testing.assert_close(out.inputs.double(), reference(x, out.lam, out.index), atol=TOLERANCE[dtype], rtol=TOLERANCE[dtype])
+    torch.testing.assert_close(out.inputs.double(), reference(x, out.lam, out.index),
+                               atol=TOLERANCE[dtype], rtol=TOLERANCE[dtype])
     onehot = torch.nn.functional.one_hot(y, 5).float()
     torch.testing.assert_close(out.targets.double(), reference(onehot, out.lam, out.index))
     torch.testing.assert_close(out.targets.sum(1), torch.ones(shape[0]))

@@ -6,9 +6,9 @@ import re
 import numpy as np
 import pytest
 import torch
-from scipy import stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from vicinal import sample_lambda, sample_pairing
 

@@ -1,4 +1,4 @@
-"""Tests of mixup and CutMix for segmentation: per-pixel targets, one box for image and mask, the ignore index (arXiv 1710.09412, 1905.04899)."""
+"""Tests of segmentation mixing: per-pixel targets, one box for image and mask, the ignore index (arXiv 1710.09412)."""
 
 import doctest
 import re
@@ -9,7 +9,12 @@ import torch.nn.functional as F
 
 import vicinal.core.segmentation
 from vicinal import (
-    cutmix_segmentation, mixup_segmentation, sample_boxes, sample_lambda, sample_pairing, segmentation_cross_entropy,
+    cutmix_segmentation,
+    mixup_segmentation,
+    sample_boxes,
+    sample_lambda,
+    sample_pairing,
+    segmentation_cross_entropy,
     segmentation_targets,
 )
 

@@ -12,16 +12,11 @@ import pytest
 import torch
 from numpy._core.multiarray import _reconstruct
 
-from vicinal.data import Augment, load_dataset
-from vicinal.data import cifar
+from vicinal.data import Augment, cifar, load_dataset
 from vicinal.data.download import extract_tar, file_digest
 from vicinal.data.safe_pickle import load_pickle
 
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("VICINAL_DATA", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated")  # no test sees the user's cache or $VICINAL_DATA
 
 
 def batch(rng, rows: int, *, num_classes: int = 10, label_key: bytes = b"labels") -> dict:

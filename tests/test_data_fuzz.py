@@ -160,7 +160,8 @@ def _check_dataset(ds) -> None:
     """What every loaded data set promises."""
     assert ds.kind in KINDS and 2 <= ds.num_classes <= MAX_CLASSES
     assert len(ds.x_train) == len(ds.y_train) >= 1 and len(ds.x_test) == len(ds.y_test) >= 1
-    assert ds.x_train.shape[1:] == ds.x_test.shape[1:] and ds.x_train.ndim == {"tabular": 2, "sequence": 3, "image": 4}[ds.kind]
+    assert ds.x_train.shape[1:] == ds.x_test.shape[1:]
+    assert ds.x_train.ndim == {"tabular": 2, "sequence": 3, "image": 4}[ds.kind]
     for y in (ds.y_train, ds.y_test):
         assert y.dtype == torch.int64 and int(y.min()) >= 0 and int(y.max()) < ds.num_classes
     for x in (ds.x_train, ds.x_test):

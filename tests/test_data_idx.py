@@ -9,19 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from vicinal.data import Augment, DataNotFoundError, load_dataset
-from vicinal.data import mnist
+from vicinal.data import Augment, DataNotFoundError, load_dataset, mnist
 from vicinal.data.download import download, file_digest
 from vicinal.data.idx import read_idx, write_idx
 
 STEMS = [stem for pair in mnist.FILES.values() for stem in pair]
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """No test sees the user's cache or $VICINAL_DATA."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("VICINAL_DATA", raising=False)
+pytestmark = pytest.mark.usefixtures("isolated")  # no test sees the user's cache or $VICINAL_DATA
 
 
 def write_idx_set(folder: Path, *, seed: int = 0, n_train: int = 30, n_test: int = 12, gz: bool = True,
@@ -72,7 +67,8 @@ BAD_IDX = {
     "trailing bytes": (_valid_bytes() + b"\x00", "bytes after"),
     "implausible dims": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**31, 2**31, 2**31), "too large for any array"),
     "dims over memory": (bytes([0, 0, 8, 3]) + struct.pack(">III", 2**20, 2**20, 2**10), "more than the limit"),
-    "dims beyond any array": (bytes([0, 0, 8, 4]) + struct.pack(">IIII", 0, 14, 2**30, 2**30), "too large for any array"),
+    "dims beyond any array": (bytes([0, 0, 8, 4]) + struct.pack(">IIII", 0, 14, 2**30, 2**30),
+                              "too large for any array"),
 }
 
 
@@ -224,7 +220,8 @@ def test_download_helper_rejects_and_fails_cleanly(tmp_path):
     src = tmp_path / "file.bin"
     src.write_bytes(b"payload")
     dest = tmp_path / "out" / "file.bin"
-    assert download([src.as_uri()], dest, checksum=file_digest(src, "sha256"), algorithm="sha256").read_bytes() == b"payload"
+    got = download([src.as_uri()], dest, checksum=file_digest(src, "sha256"), algorithm="sha256")
+    assert got.read_bytes() == b"payload"
     with pytest.raises(DataNotFoundError, match="could not download other.bin"):
         download([(tmp_path / "missing").as_uri()], tmp_path / "out" / "other.bin", checksum="0")
     with pytest.raises(ValueError, match="algorithm must be 'md5' or 'sha256', got 'crc'"):
@@ -238,11 +235,13 @@ def test_unavailable_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError) as info:
         load_dataset("fashion-mnist")
     message = str(info.value)
-    for needed in ("download failed", "dataset-fashion-mnist", "--data-dir", "VICINAL_DATA", str(tmp_path / "no-debian")):
+    for needed in ("download failed", "dataset-fashion-mnist", "--data-dir", "VICINAL_DATA",
+                   str(tmp_path / "no-debian")):
         assert needed in message
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.fashion_mnist
 def test_real_fashion_mnist_from_debian_package():
     """The Debian package dataset-fashion-mnist is installed by `make`; its files must load."""
     ds = load_dataset("fashion-mnist", download=False)

@@ -100,7 +100,8 @@ def test_normalization_matches_reference_and_input_untouched():
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
     loader = TensorLoader(x, torch.arange(50), batch_size=16, shuffle=False, mean=mean, std=std)
     inputs = torch.cat([b for b, _ in collect(loader)])
-    reference = (x.double() / 255 - torch.tensor(mean).double().view(1, 3, 1, 1)) / torch.tensor(std).double().view(1, 3, 1, 1)
+    mean_, std_ = (torch.tensor(v).double().view(1, 3, 1, 1) for v in (mean, std))
+    reference = (x.double() / 255 - mean_) / std_
     assert inputs.dtype == torch.float32
     torch.testing.assert_close(inputs.double(), reference, atol=1e-5, rtol=1e-5)
     assert torch.equal(x, before)

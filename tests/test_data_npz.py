@@ -143,7 +143,8 @@ def test_files_that_are_no_npz_say_what_they_are(tmp_path):
     cases = {"one.npy": "is a single .npy array, expected an .npz archive",
              "text.npz": r"is not an .npz archive: it does not start with a zip signature \(starts b'hello '\)",
              "cut.npz": "is a damaged or truncated zip archive",
-             "flip.npz": r"is a damaged or truncated zip archive \(BadZipFile: Bad CRC-32", "missing.npz": "cannot be read"}
+             "flip.npz": r"is a damaged or truncated zip archive \(BadZipFile: Bad CRC-32",
+             "missing.npz": "cannot be read"}
     for name, fault in cases.items():
         with pytest.raises(ValueError, match=f"{name}: {fault}") as raised:
             load_npz(tmp_path / name)
@@ -156,7 +157,8 @@ def test_a_decoded_size_over_the_limit_is_refused_before_reading(tmp_path, monke
     np.savez_compressed(path, x_train=np.zeros((2000, 1000), np.uint8), y_train=np.arange(2000) % 2,
                         x_test=np.zeros((10, 1000), np.uint8), y_test=np.arange(10) % 2)
     assert path.stat().st_size < 20_000
-    fault = r"zeros.npz: its arrays \(x_train uint8 \(2000, 1000\), .*\) needs 9.6 MiB of memory, more than the limit of 4.0 MiB"
+    fault = (r"zeros.npz: its arrays \(x_train uint8 \(2000, 1000\), .*\) needs 9.6 MiB of memory, "
+             r"more than the limit of 4.0 MiB")
     with pytest.raises(ValueError, match=fault):
         load_npz(path, max_bytes=4 << 20)
     monkeypatch.setenv("VICINAL_MEMORY_LIMIT", str(4 << 20))

@@ -13,10 +13,16 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-
-from test_train_support import (
-    SUBPROCESS_ENV, StepRecorder, assert_same_weights, cli_args, crash_at, tabular_config, weights,
+from support import (
+    SUBPROCESS_ENV,
+    StepRecorder,
+    assert_same_weights,
+    cli_args,
+    crash_at,
+    tabular_config,
+    weights,
 )
+
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, train
 from vicinal.train.rundir import claimed
 

@@ -1,4 +1,4 @@
-"""Tests of vicinal.eval.attacks: FGSM / I-FGSM against a hand-computed linear case, the ε budget, clamping, transfer."""
+"""Tests of vicinal.eval.attacks: FGSM / I-FGSM against a hand-computed linear case, the ε budget, clamping."""
 
 from __future__ import annotations
 
@@ -86,12 +86,14 @@ def test_attacks_restore_the_mode_keep_x_and_leave_no_parameter_gradients():
     x = torch.rand(3, 1, 12, 12, generator=torch.Generator().manual_seed(0))
     x_before = x.clone()
     running_mean = model[1].stem[1].running_mean.clone()
-    for attack in (lambda: fgsm(model, x, torch.tensor([1, 2, 3]), eps=0.1), lambda: ifgsm(model, x, torch.tensor([1, 2, 3]), eps=0.1, steps=2)):
+    labels = torch.tensor([1, 2, 3])
+    for attack in (lambda: fgsm(model, x, labels, eps=0.1), lambda: ifgsm(model, x, labels, eps=0.1, steps=2)):
         out = attack()
         assert not out.requires_grad
     assert torch.equal(x, x_before) and not x.requires_grad
     assert all(m.training for m in model.modules())
-    assert torch.equal(model[1].stem[1].running_mean, running_mean), "attacks must run in eval mode (no batch-norm updates)"
+    assert torch.equal(model[1].stem[1].running_mean, running_mean), \
+        "attacks must run in eval mode (no batch-norm updates)"
     assert all(p.grad is None for p in model.parameters())
 
 
@@ -108,11 +110,13 @@ def test_attack_error_white_box_by_hand_on_a_linear_model():
     model = linear_model()
     margin = (x @ (W[1] - W[0])) * (2 * y - 1)  # > 0 when right
     eps = 0.05
-    assert attack_error(model, loader, attack="none", eps=eps, device="cpu") == pytest.approx(float((margin <= 0).float().mean()))
+    clean = float((margin <= 0).float().mean())
+    assert attack_error(model, loader, attack="none", eps=eps, device="cpu") == pytest.approx(clean)
     expected = float((margin - 7.5 * eps <= 0).float().mean())
     assert expected > float((margin <= 0).float().mean())
     assert attack_error(model, loader, attack="fgsm", eps=eps, device="cpu", clamp=None) == pytest.approx(expected)
-    assert attack_error(model, loader, attack="ifgsm", eps=eps, steps=5, device="cpu", clamp=None) == pytest.approx(expected)
+    got = attack_error(model, loader, attack="ifgsm", eps=eps, steps=5, device="cpu", clamp=None)
+    assert got == pytest.approx(expected)
 
 
 def test_attack_error_black_box_transfer_uses_the_source_model():
@@ -132,12 +136,16 @@ def test_attack_error_black_box_transfer_uses_the_source_model():
     [
         (lambda m, x, y: fgsm(m, x, y, eps=-0.1), "eps must be a finite number >= 0, got -0.1"),
         (lambda m, x, y: fgsm(m, x, y, eps=float("nan")), "eps must be a finite number >= 0, got nan"),
-        (lambda m, x, y: fgsm(m, x, y, eps=0.1, clamp=(1.0, 0.0)), r"clamp must be None or \(low, high\) with low < high"),
-        (lambda m, x, y: fgsm(m, (x * 255).long(), y, eps=0.1), "x must be a floating-point tensor in pixel space, got dtype torch.int64"),
-        (lambda m, x, y: fgsm(m, x, y[:1], eps=0.1), r"y must have one label per input: x has batch 2, y has shape \(1,\)"),
+        (lambda m, x, y: fgsm(m, x, y, eps=0.1, clamp=(1.0, 0.0)),
+         r"clamp must be None or \(low, high\) with low < high"),
+        (lambda m, x, y: fgsm(m, (x * 255).long(), y, eps=0.1),
+         "x must be a floating-point tensor in pixel space, got dtype torch.int64"),
+        (lambda m, x, y: fgsm(m, x, y[:1], eps=0.1),
+         r"y must have one label per input: x has batch 2, y has shape \(1,\)"),
         (lambda m, x, y: ifgsm(m, x, y, eps=0.1, steps=0), "steps must be an integer >= 1, got 0"),
         (lambda m, x, y: ifgsm(m, x, y, eps=0.1, step_size=-1.0), "step_size must be a finite number >= 0, got -1.0"),
-        (lambda m, x, y: attack_error(m, [(x, y)], attack="pgd", eps=0.1, device="cpu"), "attack must be 'none', 'fgsm' or 'ifgsm', got 'pgd'"),
+        (lambda m, x, y: attack_error(m, [(x, y)], attack="pgd", eps=0.1, device="cpu"),
+         "attack must be 'none', 'fgsm' or 'ifgsm', got 'pgd'"),
         (lambda m, x, y: attack_error(m, [], attack="fgsm", eps=0.1, device="cpu"), "the loader yielded no examples"),
     ],
 )

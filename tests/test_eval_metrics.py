@@ -128,7 +128,8 @@ def test_translate_weighs_the_image_half_and_each_diagonal_shift_a_quarter(flip)
     torch.testing.assert_close(logits, expected)
     assert not torch.allclose(logits, plain)  # the shifted views do change the prediction
     flat = [(torch.ones(4, 1, 6, 6), torch.zeros(4, dtype=torch.long))]  # shifting a constant image changes nothing
-    torch.testing.assert_close(predict(model, flat, device="cpu", translate=2)[0], predict(model, flat, device="cpu")[0])
+    torch.testing.assert_close(predict(model, flat, device="cpu", translate=2)[0],
+                               predict(model, flat, device="cpu")[0])
 
 
 @pytest.mark.parametrize("translate, match", [

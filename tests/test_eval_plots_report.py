@@ -1,4 +1,4 @@
-"""Tests of vicinal.eval.plots and vicinal.eval.report: PNG files written, bands computed over seeds, tables, mean ± std."""
+"""Tests of vicinal.eval.plots and vicinal.eval.report: PNG files written, bands over seeds, tables, mean ± std."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def history(errors, losses):
-    return [{"epoch": i + 1, "test_error": e, "train_loss": l} for i, (e, l) in enumerate(zip(errors, losses))]
+    return [{"epoch": i + 1, "test_error": e, "train_loss": loss} for i, (e, loss) in enumerate(zip(errors, losses))]
 
 
 def assert_png(path, expected):
@@ -30,7 +30,8 @@ def test_learning_curves_band_is_mean_and_std_over_seeds(tmp_path):
     np.testing.assert_allclose(epochs, [1, 2, 3])
     np.testing.assert_allclose(mean, [0.4, 0.3, 0.2])
     np.testing.assert_allclose(std, np.std([[0.3, 0.2, 0.1], [0.5, 0.4, 0.3]], axis=0, ddof=1))
-    path = learning_curves({"ERM": seeds, "mixup α=1": [history([0.2] * 3, [0.9] * 3)]}, path=tmp_path / "sub" / "curves.png", title="t")
+    runs = {"ERM": seeds, "mixup α=1": [history([0.2] * 3, [0.9] * 3)]}
+    path = learning_curves(runs, path=tmp_path / "sub" / "curves.png", title="t")
     assert_png(path, tmp_path / "sub" / "curves.png")
 
 
@@ -49,26 +50,32 @@ def test_reliability_diagram_writes_one_panel_per_label(tmp_path):
     gen = torch.Generator().manual_seed(0)
     probs = (3 * torch.randn(200, 10, generator=gen)).softmax(dim=1)
     labels = torch.randint(0, 10, (200,), generator=gen)
-    path = reliability_diagram({"ERM": (probs, labels), "mixup": (probs.sqrt(), labels)}, path=tmp_path / "rel.png", title="calibration")
+    predictions = {"ERM": (probs, labels), "mixup": (probs.sqrt(), labels)}
+    path = reliability_diagram(predictions, path=tmp_path / "rel.png", title="calibration")
     assert_png(path, tmp_path / "rel.png")
     with pytest.raises(ValueError, match="probs must be finite probabilities"):
         reliability_diagram({"bad": (probs * 2, labels)}, path=tmp_path / "bad.png", title="t")
 
 
 def test_bar_and_line_charts(tmp_path):
-    assert_png(bar_chart({"ERM": [6.1, 6.3, 6.0], "mixup": 5.8}, path=tmp_path / "bar.png", title="t", ylabel="error %"), tmp_path / "bar.png")
+    bars = bar_chart({"ERM": [6.1, 6.3, 6.0], "mixup": 5.8}, path=tmp_path / "bar.png", title="t", ylabel="error %")
+    assert_png(bars, tmp_path / "bar.png")
     series = {"ERM": ([0, 1, 2], [5.0, 30.0, 60.0]), "mixup": ([0, 1, 2], [4.5, 20.0, 40.0])}
-    assert_png(line_chart(series, path=tmp_path / "line.png", title="t", xlabel="ε", ylabel="error %"), tmp_path / "line.png")
+    lines = line_chart(series, path=tmp_path / "line.png", title="t", xlabel="ε", ylabel="error %")
+    assert_png(lines, tmp_path / "line.png")
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [
         (lambda p: learning_curves({}, path=p, title="t"), "runs must map each label to a non-empty list"),
-        (lambda p: learning_curves({"a": [[{"epoch": 1, "test_error": 0.1}]]}, path=p, title="t"), r"lack the metric\(s\) \['train_loss'\]"),
-        (lambda p: learning_curves({"a": [history([0.1], [1.0])]}, path=p.with_suffix(".jpg"), title="t"), "plot path must end in .png, got"),
+        (lambda p: learning_curves({"a": [[{"epoch": 1, "test_error": 0.1}]]}, path=p, title="t"),
+         r"lack the metric\(s\) \['train_loss'\]"),
+        (lambda p: learning_curves({"a": [history([0.1], [1.0])]}, path=p.with_suffix(".jpg"), title="t"),
+         "plot path must end in .png, got"),
         (lambda p: bar_chart({"a": []}, path=p, title="t", ylabel="y"), "every label needs at least one value"),
-        (lambda p: line_chart({"a": ([1, 2], [1])}, path=p, title="t", xlabel="x", ylabel="y"), "xs and ys must have the same length, got 2 and 1"),
+        (lambda p: line_chart({"a": ([1, 2], [1])}, path=p, title="t", xlabel="x", ylabel="y"),
+         "xs and ys must have the same length, got 2 and 1"),
         (lambda p: reliability_diagram({}, path=p, title="t"), "predictions must hold at least one label"),
     ],
 )

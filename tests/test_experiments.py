@@ -37,6 +37,7 @@ def smoke_all(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_smoke_writes_report_results_and_plots(smoke_all: Path, name: str) -> None:
@@ -56,6 +57,7 @@ def test_smoke_writes_report_results_and_plots(smoke_all: Path, name: str) -> No
     assert statuses and set(statuses) <= STATUSES
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_report_is_written_again_from_results_json_alone(smoke_all: Path, name: str, tmp_path: Path) -> None:
@@ -67,6 +69,7 @@ def test_report_is_written_again_from_results_json_alone(smoke_all: Path, name: 
     assert sorted(p.name for p in copy.glob("*.png")) == sorted(p.name for p in (smoke_all / name).glob("*.png"))
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.slow
 def test_index_links_every_experiment_and_is_written_again(smoke_all: Path) -> None:
     index = (smoke_all / "report.md").read_text()
@@ -75,6 +78,7 @@ def test_index_links_every_experiment_and_is_written_again(smoke_all: Path) -> N
     assert write_report(smoke_all).read_text() == index
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.slow
 def test_runs_shared_by_experiments_are_trained_once(smoke_all: Path) -> None:
     erm_runs = {run["run"] for name in ("generalization", "calibration", "adversarial", "ablation")
@@ -165,6 +169,7 @@ def test_every_experiment_preset_is_a_trainer_preset_with_settings() -> None:
         assert all(len(experiment.default_seeds[p]) >= 3 for p in ("quick", "paper")), experiment.name
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.slow
 def test_results_md_is_written_from_results_json(smoke_all: Path, tmp_path: Path) -> None:
     from vicinal.experiments.results_md import END, START, publish

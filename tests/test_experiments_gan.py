@@ -10,7 +10,12 @@ import torch
 
 from vicinal.experiments.gan_metrics import mode_centres, mode_coverage, sample_toy
 from vicinal.experiments.gan_train import (
-    GanConfig, discriminator_loss, generator_loss, mix_pairwise, real_fake_batch, train_gan,
+    GanConfig,
+    discriminator_loss,
+    generator_loss,
+    mix_pairwise,
+    real_fake_batch,
+    train_gan,
 )
 
 

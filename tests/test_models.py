@@ -12,8 +12,18 @@ import pytest
 import torch
 from torch import nn
 
-from vicinal.models import (MAX_DEPTH, MODELS, CNN1d, FastCNN, Normalize, build_model, check_fits, default_model,
-                            is_model_name, list_models)
+from vicinal.models import (
+    MAX_DEPTH,
+    MODELS,
+    CNN1d,
+    FastCNN,
+    Normalize,
+    build_model,
+    check_fits,
+    default_model,
+    is_model_name,
+    list_models,
+)
 
 # One example's shape per model: small inputs, so the big models run fast.
 SMALL_INPUTS = {
@@ -116,7 +126,8 @@ def test_channels_last_and_bf16_autocast_give_the_same_predictions():
     model = FastCNN(num_classes=10, width=8).eval()
     x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     reference = model(x)
-    torch.testing.assert_close(model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last)), reference, rtol=1e-4, atol=1e-4)
+    channels_last = model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(channels_last, reference, rtol=1e-4, atol=1e-4)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         low = model(x)
     assert low.dtype == torch.bfloat16
@@ -131,7 +142,8 @@ def test_dropout_rate_reaches_the_model():
     assert len([m for m in wrn.modules() if isinstance(m, nn.Dropout)]) == 4  # one per block and the head
     model.eval()
     torch.testing.assert_close(model(x), model(x))  # eval mode: dropout off
-    assert not any(isinstance(m, nn.Dropout) for m in build_model("fastcnn", num_classes=2, in_channels=1, image_size=28).modules())
+    plain = build_model("fastcnn", num_classes=2, in_channels=1, image_size=28)
+    assert not any(isinstance(m, nn.Dropout) for m in plain.modules())
 
 
 @pytest.mark.parametrize(
@@ -140,13 +152,13 @@ def test_dropout_rate_reaches_the_model():
         (dict(name="resnet9000", num_classes=10), r"unknown model 'resnet9000'; expected one of \[.*fastcnn.*\]"),
         (dict(name="lenet", num_classes=10, image_size=8),
          r"model='lenet' does not fit examples of shape \(3, 8, 8\): expected at least 12 pixels"),
-        (dict(name="fastcnn", num_classes=10, image_size=0), "image_size must be an integer >= 1, got 0"),
-        (dict(name="fastcnn", num_classes=0), "num_classes must be an integer >= 1, got 0"),
-        (dict(name="fastcnn", num_classes=10, in_channels=-1), "in_channels must be an integer >= 1, got -1"),
+        (dict(name="fastcnn", num_classes=10, image_size=0), "image_size=0 is invalid: expected an integer >= 1"),
+        (dict(name="fastcnn", num_classes=0), "num_classes=0 is invalid: expected an integer >= 1"),
+        (dict(name="fastcnn", num_classes=10, in_channels=-1), "in_channels=-1 is invalid: expected an integer >= 1"),
         (dict(name="vgg11", num_classes=10, dropout=1.0), r"dropout must be a float in \[0, 1\), got 1.0"),
         (dict(name="fastcnn", num_classes=10, widht=64), r"unknown option\(s\) \['widht'\] for model 'fastcnn'"),
         (dict(name="wide_resnet27_2", num_classes=10), "depth must be 6n \\+ 4 .* got 27"),
-        (dict(name="mlp", num_classes=10, in_features=0), "in_features must be an integer >= 1, got 0"),
+        (dict(name="mlp", num_classes=10, in_features=0), "in_features=0 is invalid: expected an integer >= 1"),
         (dict(name=3, num_classes=10), "model name must be a string, got 3"),
     ],
 )
@@ -166,7 +178,8 @@ def test_normalize_puts_the_data_normalization_inside_the_model():
     assert torch.equal(x, x_before)
     torch.manual_seed(0)
     model = FastCNN(num_classes=4, in_channels=3, image_size=8, width=4).eval()
-    torch.testing.assert_close(nn.Sequential(Normalize(mean, std), model)(x.repeat(1, 1, 2, 2)), model(expected.repeat(1, 1, 2, 2)))
+    torch.testing.assert_close(nn.Sequential(Normalize(mean, std), model)(x.repeat(1, 1, 2, 2)),
+                               model(expected.repeat(1, 1, 2, 2)))
     tabular = Normalize([1.0, 2.0], [2.0, 4.0])(torch.tensor([[3.0, 6.0]]))
     torch.testing.assert_close(tabular, torch.tensor([[1.0, 1.0]]))
 

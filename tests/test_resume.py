@@ -14,10 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from test_train_support import (
-    SUBPROCESS_ENV, assert_same_weights, cli_args, crash_at, image_config, run_cli, tabular_config, weights,
+from support import (
+    SUBPROCESS_ENV,
+    assert_same_weights,
+    cli_args,
+    crash_at,
+    image_config,
+    run_cli,
+    tabular_config,
+    weights,
 )
+
 from vicinal.train import config_from_preset, load_checkpoint, resume_config, save_checkpoint, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +37,7 @@ def uninterrupted(tmp_path_factory):
     return train(config)
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.parametrize("crash_step, checkpoint_every, saved", [
     (6, 0, (4, 1, 0)),  # crash in epoch 2: resume from the end-of-epoch-1 checkpoint
     (7, 3, (6, 1, 2)),  # crash after step 6: resume from the mid-epoch-2 checkpoint
@@ -65,6 +73,7 @@ CLI_OPTIONS = dict(dataset="fashion-mnist", model="fastcnn", train_subset=512, t
                    epochs=3, lr=0.05, alpha=1.0, augment_flip=True, quiet=True, threads=1)
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_stop_signal_checkpoints_exits_and_resumes_exactly(tmp_path, signum, code):
     run = tmp_path / "run"
@@ -268,7 +277,7 @@ def test_fuzzed_resume_finds_only_value_errors(tmp_path_factory, finished):
 PAUSED_RUN = """
 import sys, time
 sys.path.insert(0, "tests")
-from test_train_support import tabular_config
+from support import tabular_config
 from vicinal.train import Callback, train
 
 class PauseAt(Callback):  # after step 6 (a checkpoint was written at step 5) say so and wait to be killed

@@ -1,4 +1,4 @@
-"""vicinal.timm against timm's own mixup.py on the same draws, and the sampler's documented properties (arXiv 1710.09412, 1905.04899).
+"""vicinal.timm against timm's own mixup.py on the same draws, and the sampler's properties (arXiv 1710.09412).
 
 timm's package does not import beside the CPU build of torch (its torchvision import fails), but
 `timm/data/mixup.py` needs only torch and NumPy: the tests load that one file from the installed wheel
@@ -154,7 +154,8 @@ def test_odd_batches_pair_row_i_with_row_b_minus_1_minus_i(mode):
 
 def test_half_collates_an_odd_batch_into_its_first_rows():
     samples = [(np.full((1, 4, 4), 10 * i, dtype=np.uint8), i) for i in range(7)]
-    images, targets = FastCollateMixup(mixup_alpha=1.0, num_classes=7, label_smoothing=0.0, mode="half", seed=0)(samples)
+    collate = FastCollateMixup(mixup_alpha=1.0, num_classes=7, label_smoothing=0.0, mode="half", seed=0)
+    images, targets = collate(samples)
     assert images.shape == (4, 1, 4, 4) and targets.shape == (4, 7)
     assert torch.equal(images[3], torch.full((1, 4, 4), 30, dtype=torch.uint8))  # the middle sample: its own partner
     assert torch.equal(targets[3], torch.eye(7)[3])

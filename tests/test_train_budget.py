@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import StepRecorder, assert_same_weights, crash_at, run_cli, tabular_config, weights
 
-from test_train_support import assert_same_weights, crash_at, tabular_config, weights
 from vicinal.train import RunLength, TrainConfig, compare, train
-from vicinal.train.budget import Cost, estimate, fit_length
+from vicinal.train.budget import Cost, describe_budget, estimate, fit_length, record
 from vicinal.train.config import config_from_dict
-from vicinal.train.schedules import min_epochs
 from vicinal.train.rundir import read_config
+from vicinal.train.schedules import min_epochs
 
 COST = Cost(step_seconds=0.1, eval_seconds=2.0, fit_seconds=1.0, attack_seconds=0.0, batch_size=256,
             eval_images_per_s=5000.0)
@@ -83,3 +83,55 @@ def test_compare_splits_one_budget_over_its_runs_and_keeps_its_length_when_conti
     assert "The comparison's 2 s, split over its 2 runs: time budget 1 s a run" in first.report.read_text()
     again = compare(config, alphas=(0.0, 1.0), seeds=1)  # continued: the finished runs are kept
     assert again.budget == budget and again.results == first.results
+
+
+def test_a_cut_never_takes_all_the_mixing_from_a_mixing_run():
+    """30 epochs, the last 29 without mixing, cut to 3: in proportion all 3 would be without mixing, and the run
+    labelled mixup would never mix. The cut keeps one mixing epoch, and its record says so."""
+    length = RunLength(epochs=30, steps_per_epoch=7, mixup_off_epochs=29)
+    for budget in (4.0, 10.0, 20.0):  # 1, 3 and 7 epochs fit
+        cut = fit_length(length, COST, budget=budget)
+        assert cut.epochs < 30 and cut.mixup_off_epochs == cut.epochs - 1 and cut.mixes_in(0)
+        assert estimate(cut, COST) <= budget
+    cut = fit_length(length, COST, budget=10.0)
+    said = describe_budget(record(length, cut, COST, budget=10.0, precision="fp32"))
+    assert "bought 3 epochs (cut from 30, the last 2 without mixing (one mixing epoch kept" in said
+    no_mixing_asked = RunLength(epochs=30, steps_per_epoch=7, mixup_off_epochs=0)
+    assert fit_length(no_mixing_asked, COST, budget=10.0).mixup_off_epochs == 0
+
+
+def test_a_budgeted_run_that_mixes_mixes_in_at_least_one_epoch(tmp_path, capsys):
+    seen = StepRecorder(lambda event: float(event.lam.min()))
+    result = train(tabular_config(tmp_path / "r", epochs=1000, mixup_off_epochs=999, time_budget=1.0, quiet=False),
+                   callbacks=[seen])
+    assert result.config.epochs < 1000 and result.config.mixup_off_epochs == result.config.epochs - 1
+    assert min(seen.seen) < 1  # some batch was mixed
+    assert "one mixing epoch kept" in (tmp_path / "r" / "report.md").read_text()
+    assert "so that one epoch still mixes" in capsys.readouterr().err
+
+
+def test_a_budgeted_run_resumed_with_another_budget_or_ceiling_is_refused_in_one_line(tmp_path, capsys):
+    asked = tabular_config(tmp_path / "a", epochs=1000, time_budget=1.0, checkpoint_every=5)
+    with pytest.raises(RuntimeError, match="machine lost"):
+        train(asked, callbacks=[crash_at(12)])
+    for name, value in (("time_budget", 0.5), ("epochs", 999), ("mixup_off_epochs", 3)):
+        with pytest.raises(ValueError, match=rf"^resume: {name}={value} is incompatible with the {name}=\S+ its time "
+                                             rf"budget was fitted to"):
+            train(asked.replace(**{name: value}), resume=True)
+    code, _, err = run_cli(capsys, "train", "--resume", str(tmp_path / "a"), "--time-budget", "0.5")
+    assert code == 2 and err.count("\n") == 1 and "time_budget=0.5 is incompatible" in err
+    unbudgeted = tabular_config(tmp_path / "b", epochs=3, checkpoint_every=5)
+    with pytest.raises(RuntimeError, match="machine lost"):
+        train(unbudgeted, callbacks=[crash_at(12)])
+    with pytest.raises(ValueError, match=r"^resume: time_budget=1.0 is incompatible .* which had no time budget"):
+        train(unbudgeted.replace(time_budget=1.0), resume=True)
+
+
+def test_a_comparison_continued_with_another_budget_or_ceiling_is_refused(tmp_path):
+    config = tabular_config(tmp_path / "c", epochs=1000, time_budget=2.0)
+    with pytest.raises(RuntimeError, match="machine lost"):  # stopped after its budget was fitted
+        compare(config, alphas=(0.0, 1.0), seeds=1, callbacks=[crash_at(1)])
+    assert (tmp_path / "c" / "budget.json").is_file()
+    for name, value in (("time_budget", 4.0), ("epochs", 500)):
+        with pytest.raises(ValueError, match=rf"^compare .*: {name}={value} is incompatible with the {name}="):
+            compare(config.replace(**{name: value}), alphas=(0.0, 1.0), seeds=1)

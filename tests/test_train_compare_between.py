@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from test_train_support import image_config
+
 from vicinal.train import compare
 
 

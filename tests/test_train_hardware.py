@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from support import SUBPROCESS_ENV, cli_args
 
-from test_train_support import SUBPROCESS_ENV, cli_args
 from vicinal.train import TrainConfig
 from vicinal.train.hardware import autocast_dtype, cpu_description, use_channels_last
 

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from support import assert_same_weights, crash_at, run_cli, tabular_config, weights
 
-from test_train_support import assert_same_weights, crash_at, run_cli, tabular_config, weights
 from vicinal.train import train
 
 
@@ -86,6 +86,7 @@ def test_auto_at_a_width_gives_the_convolutional_default_that_width(tmp_path, ki
     assert result.config.model == model and result.final["model"] == model
 
 
+@pytest.mark.fashion_mnist
 def test_fashion_mnist_left_to_its_defaults_trains_fastcnn_with_crops_and_flips(tmp_path):
     asked = tabular_config(tmp_path / "r", dataset="fashion-mnist", model="auto", train_subset=256, test_subset=64,
                            batch_size=32, epochs=1)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import ray
-
+from support import SUBPROCESS_ENV, tabular_config
 from test_cli import _run
-from test_train_support import SUBPROCESS_ENV, tabular_config
+
 from vicinal.train import Callback, RunInfo, StepEvent
 from vicinal.train.backends import train_all
 
@@ -35,6 +35,7 @@ def _untimed(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in TIMING}
 
 
+@pytest.mark.fashion_mnist
 def test_compare_on_ray_ends_with_the_results_of_the_local_backend(ray_session, capsys, tmp_path):
     argv = ["compare", "--preset", "smoke", "--alphas", "0", "1", "--seeds", "2", "--quiet", "--threads", "1",
             "--train-subset", "256", "--test-subset", "128", "--epochs", "2"]  # a few seconds a run

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from test_train_support import (
-    OnTrainingForward, StepRecorder, assert_same_weights, image_config, tabular_config, weights,
+from support import (
+    OnTrainingForward,
+    StepRecorder,
+    assert_same_weights,
+    image_config,
+    tabular_config,
+    weights,
 )
+
 from vicinal.train import Callback, NonFiniteLossError, RunInfo, StepEvent, load_checkpoint, train
 
 EPOCH_KEYS = {"epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr", "images_per_s"}
@@ -22,6 +27,7 @@ def image_run(tmp_path_factory):
     return train(image_config(tmp_path_factory.mktemp("run") / "r", epochs=2))
 
 
+@pytest.mark.fashion_mnist
 def test_run_folder_holds_every_artifact(image_run):
     names = {p.name for p in image_run.run_dir.iterdir()}
     assert {"config.json", "metrics.jsonl", "results.json", "checkpoint.pt", "model.safetensors", "report.md",
@@ -33,6 +39,7 @@ def test_run_folder_holds_every_artifact(image_run):
     assert "learning_curves.png" in report and "reliability.png" in report
 
 
+@pytest.mark.fashion_mnist
 def test_metrics_one_line_per_epoch_with_the_contract_keys(image_run):
     rows = [json.loads(line) for line in (image_run.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2] and rows == image_run.history
@@ -42,6 +49,7 @@ def test_metrics_one_line_per_epoch_with_the_contract_keys(image_run):
     assert rows[1]["seconds"] >= rows[0]["seconds"] > 0
 
 
+@pytest.mark.fashion_mnist
 def test_results_and_final_numbers(image_run):
     final = json.loads((image_run.run_dir / "results.json").read_text())
     assert final == image_run.final
@@ -50,6 +58,7 @@ def test_results_and_final_numbers(image_run):
     assert final["epochs"] == 2 and final["test_error"] == image_run.history[-1]["test_error"]
 
 
+@pytest.mark.fashion_mnist
 def test_checkpoint_holds_everything_to_resume_and_loads_weights_only(image_run):
     path = image_run.run_dir / "checkpoint.pt"
     raw = torch.load(path, weights_only=True)
@@ -61,6 +70,7 @@ def test_checkpoint_holds_everything_to_resume_and_loads_weights_only(image_run)
     assert_same_weights(raw["model"], weights(image_run.model))
 
 
+@pytest.mark.fashion_mnist
 @pytest.mark.parametrize("changes", [
     dict(alpha=0.0, label_smoothing=0.1),
     dict(method="cutmix", per_sample=True),
@@ -185,6 +195,7 @@ def test_eval_every_skips_test_metrics_but_always_evaluates_the_last_epoch(tmp_p
     assert (tmp_path / "r" / "report.md").exists()
 
 
+@pytest.mark.fashion_mnist
 def test_test_flip_changes_only_the_evaluation(tmp_path, image_run):
     flipped = train(image_config(tmp_path / "flip", epochs=2, test_flip=True))
     assert_same_weights(weights(flipped.model), weights(image_run.model))  # training is untouched
@@ -197,6 +208,7 @@ def test_test_flip_changes_only_the_evaluation(tmp_path, image_run):
         image_config(None, test_translate=-1)
 
 
+@pytest.mark.fashion_mnist
 def test_a_finished_run_resumed_with_other_test_time_augmentation_is_evaluated_again(tmp_path, image_run):
     import shutil
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import tabular_config
 
-from test_train_support import tabular_config
 from vicinal.train import Callback, RunInfo, compare, train
 from vicinal.train.rundir import claimed, lock_name
 

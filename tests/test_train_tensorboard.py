@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import SUBPROCESS_ENV, crash_at, tabular_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 
-from test_train_support import SUBPROCESS_ENV, crash_at, tabular_config
 from vicinal.experiments import run_experiment
 from vicinal.train import compare, resume_config, train
 from vicinal.train.rundir import read_metrics

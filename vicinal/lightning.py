@@ -71,7 +71,8 @@ class Mixup(pl.Callback):
         self.input_key, self.target_key = input_key, target_key
         self.batch: MixedBatch | None = None
 
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
         if not isinstance(batch, (MutableSequence, MutableMapping)):
             raise ValueError(
                 f"a training batch of type {type(batch).__name__} is invalid: expected a list or a dict, which can "

@@ -1,4 +1,4 @@
-"""Drop-in for timm's `Mixup` and `FastCollateMixup`: timm's arguments, calls and results (arXiv 1710.09412, 1905.04899).
+"""Drop-in for timm's `Mixup` and `FastCollateMixup`: timm's arguments, calls, results (arXiv 1710.09412, 1905.04899).
 
 Change the import in a timm-style training script and nothing else::
 

@@ -1,4 +1,4 @@
-"""Drop-in for torchvision v2's `MixUp` and `CutMix` batch transforms: `(images, labels) -> (images, soft labels)` (arXiv 1710.09412, 1905.04899).
+"""Drop-in for torchvision v2's `MixUp` and `CutMix` batch transforms (arXiv 1710.09412, 1905.04899).
 
 Change the import and keep the rest of a torchvision-v2 script::
 
@@ -59,7 +59,8 @@ def find_labels(inputs: Any) -> Any:
             "or a dict (or an (images, dict) pair) with a 'labels' key"
         )
     keys = [key for key in inputs if isinstance(key, str)]
-    key = next((k for k in keys if k.lower() == "labels"), None) or next((k for k in keys if "label" in k.lower()), None)
+    key = (next((k for k in keys if k.lower() == "labels"), None)
+           or next((k for k in keys if "label" in k.lower()), None))
     if key is None:
         raise ValueError(f"keys {list(inputs)} are invalid: expected a 'labels' key, or pass labels_getter=")
     return inputs[key]
@@ -99,7 +100,8 @@ class _BatchTransform:
         self._check_labels(labels)
         leaves, spec = tree_flatten(structure)
         at_labels = next((i for i, leaf in enumerate(leaves) if leaf is labels), None)
-        at_images = next((i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.Tensor) and i != at_labels), None)
+        at_images = next((i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.Tensor) and i != at_labels),
+                         None)
         if at_labels is None or at_images is None:
             raise ValueError("inputs are invalid: expected a batch of images and its labels among them")
         images = leaves[at_images]

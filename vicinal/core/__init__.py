@@ -11,7 +11,11 @@ from .mixup import mixup
 from .pairing import sample_pairing
 from .sampling import sample_lambda
 from .segmentation import (
-    SEGMENTATION_PAIRINGS, SegmentationPairing, cutmix_segmentation, mixup_segmentation, segmentation_cross_entropy,
+    SEGMENTATION_PAIRINGS,
+    SegmentationPairing,
+    cutmix_segmentation,
+    mixup_segmentation,
+    segmentation_cross_entropy,
     segmentation_targets,
 )
 from .targets import to_soft_targets

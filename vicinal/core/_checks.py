@@ -1,4 +1,4 @@
-"""Validators and the generator helper of vicinal.core: the checks of every public entry point, one message style."""
+"""Validators of vicinal.core: the checks of every public entry point, one message style."""
 
 from __future__ import annotations
 
@@ -169,21 +169,25 @@ def value_range(t: torch.Tensor) -> tuple[int, int]:
     return int(low), int(high)
 
 
-def resolve_device(device: torch.device | str | None, default: torch.device) -> torch.device:
-    if device is None:
+def resolve_device(device: torch.device | str | None, default: torch.device | None = None) -> torch.device:
+    """The device to use: None gives `default`; "auto" the best one here (cuda, then mps, then cpu); any other
+    name or torch.device that device, which must exist here (else a ValueError naming it)."""
+    if device is None and default is not None:
         return default
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if torch.backends.mps.is_available() else torch.device("cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError):
         raise invalid("device", device, "a torch.device or a device name such as 'cpu'") from None
-
-
-def resolve_generator(generator: torch.Generator | None) -> torch.Generator:
-    """The caller's generator, or a fresh one seeded from the OS (never the global RNG state)."""
-    if generator is None:
-        fresh = torch.Generator()
-        fresh.seed()
-        return fresh
-    if not isinstance(generator, torch.Generator):
-        raise invalid("generator", generator, "a torch.Generator or None")
-    return generator
+    if resolved.type == "cpu":
+        return resolved
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} is unavailable: torch sees no CUDA device here (expected auto or cpu)")
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} is unavailable: expected cuda:0 to cuda:{torch.cuda.device_count() - 1}")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} is unavailable: MPS is not available here (expected auto or cpu)")
+    return resolved

@@ -8,7 +8,14 @@ from typing import NamedTuple
 import torch
 
 from ._checks import (
-    PAIRINGS, check_alpha, check_batch, check_choice, check_flag, check_fraction, check_positive_int, invalid,
+    PAIRINGS,
+    check_alpha,
+    check_batch,
+    check_choice,
+    check_flag,
+    check_fraction,
+    check_positive_int,
+    invalid,
 )
 from .pairing import _draw_pairing
 from .sampling import _draw_lambda

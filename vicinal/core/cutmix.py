@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import Pairing, check_destination, check_tensor, invalid, is_integer, resolve_generator
+from ._checks import Pairing, check_destination, check_tensor, invalid, is_integer
 from ._rows import combine_rows
 from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
+from .generators import own_generator
 from .mix import _mix_rows
 from .mixup import _keep_inputs
 
@@ -89,7 +90,7 @@ def cutmix(
     batch = check_vicinity_batch(x, y, options)
     check_image_batch(x)
     check_destination(x, inplace=inplace, out=out)
-    return _cutmix(batch, options, generator=resolve_generator(generator), inplace=inplace, out=out)
+    return _cutmix(batch, options, generator=own_generator(generator=generator), inplace=inplace, out=out)
 
 
 def check_image_batch(x: torch.Tensor) -> None:

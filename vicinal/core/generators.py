@@ -1,27 +1,32 @@
-"""The generator of a stateful mixer: its own, from a seed or given, and reseeded once in each DataLoader worker."""
+"""Random generators and seeds, the one home of both: a mixer's own generator, worker reseeding, derived seeds."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
+from ._checks import invalid, is_integer
 
-def own_generator(*, seed: int | None, generator: torch.Generator | None) -> torch.Generator:
+
+def own_generator(*, seed: int | None = None, generator: torch.Generator | None = None) -> torch.Generator:
     """`generator` itself, else a new one seeded with `seed`, else a new one seeded from the OS.
 
-    Never the global RNG. Giving both is a ValueError.
+    Never the global RNG. Giving both is a ValueError; so is a seed outside [-2**63, 2**64).
     """
     if seed is not None and generator is not None:
-        raise ValueError(f"seed={seed!r} is invalid: expected None when a generator is given (give one of the two)")
+        raise invalid("seed", seed, "None when a generator is given (give either seed or generator)")
     if generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise ValueError(f"generator={generator!r} is invalid: expected a torch.Generator or None")
+            raise invalid("generator", generator, "a torch.Generator or None")
         return generator
+    if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
+        raise invalid("seed", seed, "an integer in [-2**63, 2**64)")
     fresh = torch.Generator()
     if seed is None:
         fresh.seed()
     else:
-        fresh.manual_seed(seed)
+        fresh.manual_seed(int(seed))
     return fresh
 
 
@@ -38,3 +43,17 @@ def reseed_in_worker(generator: torch.Generator, seeded_for: int | None) -> int 
         return seeded_for
     generator.manual_seed(info.seed)
     return info.id
+
+
+def derive_seed(seed: int, *keys: int | str) -> int:
+    """A well-mixed 63-bit seed for one random stream of ``seed``, named by ``keys`` (e.g. epoch and stream id,
+    or a stream name and a rank); streams with different keys are independent (NumPy's SeedSequence)."""
+    entropy = [seed, *(int.from_bytes(k.encode(), "little") if isinstance(k, str) else k for k in keys)]
+    return int(np.random.SeedSequence(entropy).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+
+
+def make_generator(seed: int, stream: str, *, device: torch.device | str = "cpu", rank: int = 0) -> torch.Generator:
+    """A torch.Generator on ``device`` seeded for ``stream`` (e.g. "mixing", "noise", "subset") and ``rank``."""
+    g = torch.Generator(device=device)
+    g.manual_seed(derive_seed(seed, stream, rank))
+    return g

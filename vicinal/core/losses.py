@@ -1,4 +1,4 @@
-"""Losses for mixed batches: cross-entropy against soft targets, its two-label form, and any loss mixed (arXiv 1710.09412)."""
+"""Losses for mixed batches: soft-target cross-entropy, its two-label form, any loss mixed (arXiv 1710.09412)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
-    check_floating, check_fraction, check_integer_dtype, check_labels, check_lambda, check_tensor, invalid, is_real,
+    check_floating,
+    check_fraction,
+    check_integer_dtype,
+    check_labels,
+    check_lambda,
+    check_tensor,
+    invalid,
+    is_real,
 )
 
 

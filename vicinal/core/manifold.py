@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from ._checks import Pairing, invalid, resolve_generator
+from ._checks import Pairing, invalid
 from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
+from .generators import own_generator
 from .mix import _mix_rows
 
 
@@ -41,7 +42,7 @@ def manifold_mixup(
         label_smoothing=label_smoothing, knn_k=knn_k,
     )
     batch = check_vicinity_batch(x, y, options)
-    return _manifold_mixup(model, known, batch, options, resolve_generator(generator))
+    return _manifold_mixup(model, known, batch, options, own_generator(generator=generator))
 
 
 def check_model_layers(model: nn.Module, layers: Sequence[str] | str | None) -> dict[str, nn.Module]:

@@ -7,15 +7,23 @@ from dataclasses import replace
 from typing import Any, Literal, get_args
 
 import torch
-from torch.utils.data import default_collate, get_worker_info
+from torch.utils.data import default_collate
 
 from ._checks import (
-    MIX_MODES, MixMode, Pairing, check_alpha, check_choice, check_flag, check_floating, check_fraction, invalid,
-    is_integer,
+    MIX_MODES,
+    MixMode,
+    Pairing,
+    check_alpha,
+    check_choice,
+    check_flag,
+    check_floating,
+    check_fraction,
+    invalid,
 )
 from ._vicinity import Batch, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
 from .cutmix import _cutmix, check_image_batch
+from .generators import own_generator, reseed_in_worker
 from .manifold import _manifold_mixup, check_model_layers
 from .mixup import _mixup
 
@@ -71,19 +79,7 @@ class Mixup:
         self._switch_prob = check_fraction("switch_prob", switch_prob)
         self._mix = check_choice("mix", mix, MIX_MODES)
         self.enabled = check_flag("enabled", enabled)
-        if seed is not None and generator is not None:
-            raise invalid("seed", seed, "None when a generator is given (give either seed or generator)")
-        if generator is not None and not isinstance(generator, torch.Generator):
-            raise invalid("generator", generator, "a torch.Generator or None")
-        if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
-            raise invalid("seed", seed, "an integer in [-2**63, 2**64)")
-        if generator is None:
-            generator = torch.Generator()
-            if seed is None:
-                generator.seed()
-            else:
-                generator.manual_seed(int(seed))
-        self.generator = generator
+        self.generator = own_generator(seed=seed, generator=generator)
         self._worker_id: int | None = None
 
     alpha = property(lambda self: self._mixup_options.alpha, doc="α of mixup's Beta(α, α)")
@@ -140,10 +136,7 @@ class Mixup:
         return MixedBatch(inputs=batch.x, targets=batch.targets, lam=lam, index=torch.arange(batch_size, device=device))
 
     def _collate(self, samples: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        info = get_worker_info()
-        if info is not None and self._worker_id != info.id:
-            self.generator.manual_seed(info.seed)
-            self._worker_id = info.id
+        self._worker_id = reseed_in_worker(self.generator, self._worker_id)
         batch = default_collate(list(samples))
         if not isinstance(batch, (list, tuple)) or len(batch) != 2:
             raise ValueError("collate expects a list of (x, y) samples")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import MIX_MODES, MixMode, Pairing, check_choice, check_destination, check_floating, resolve_generator
+from ._checks import MIX_MODES, MixMode, Pairing, check_choice, check_destination, check_floating
 from ._vicinity import Batch, VicinityOptions, _draw_vicinity, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
+from .generators import own_generator
 from .mix import _mix_rows
 
 
@@ -57,7 +58,7 @@ def mixup(
     batch = check_vicinity_batch(x, y, options)
     check_floating("x", x)
     check_destination(x, inplace=inplace, out=out)
-    return _mixup(batch, options, mix=mix, generator=resolve_generator(generator), inplace=inplace, out=out)
+    return _mixup(batch, options, mix=mix, generator=own_generator(generator=generator), inplace=inplace, out=out)
 
 
 def _mixup(

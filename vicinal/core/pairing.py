@@ -5,9 +5,17 @@ from __future__ import annotations
 import torch
 
 from ._checks import (
-    PAIRINGS, Pairing, check_choice, check_integer_dtype, check_positive_int, check_tensor, invalid, is_integer,
-    resolve_device, resolve_generator,
+    PAIRINGS,
+    Pairing,
+    check_choice,
+    check_integer_dtype,
+    check_positive_int,
+    check_tensor,
+    invalid,
+    is_integer,
+    resolve_device,
 )
+from .generators import own_generator
 
 
 def sample_pairing(
@@ -36,7 +44,7 @@ def sample_pairing(
     if not is_integer(batch_size) or batch_size < 0:
         raise invalid("batch_size", batch_size, "an integer >= 0")
     batch_size = int(batch_size)
-    gen = resolve_generator(generator)
+    gen = own_generator(generator=generator)
     device = resolve_device(device, gen.device)
     if "same_class" in pairing:
         if labels is None:

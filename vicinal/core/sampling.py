@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ._checks import check_alpha, invalid, is_integer, resolve_device, resolve_generator
+from ._checks import check_alpha, invalid, is_integer, resolve_device
+from .generators import own_generator
 
 
 def sample_lambda(
@@ -35,7 +36,7 @@ def sample_lambda(
     (0.5, True, True)
     """
     alpha = check_alpha(alpha)
-    gen = resolve_generator(generator)
+    gen = own_generator(generator=generator)
     shape = (size,) if is_integer(size) else tuple(size) if isinstance(size, Sequence) else None
     if shape is None or not all(is_integer(n) and n >= 0 for n in shape):
         raise invalid("size", size, "an int or a sequence of ints >= 0")

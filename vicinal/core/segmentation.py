@@ -1,4 +1,4 @@
-"""mixup and CutMix for semantic segmentation: per-pixel soft targets, one box for image and mask (arXiv 1710.09412, 1905.04899).
+"""mixup and CutMix for segmentation: per-pixel soft targets, one box for image and mask (arXiv 1710.09412, 1905.04899).
 
 Masks of class indices (B, H, W) become per-pixel soft targets (B, C, H, W). A pixel labelled with
 `ignore_index` gets an all-zero row: it carries no class mass, so it adds nothing to the loss
@@ -15,11 +15,18 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
-    check_alpha, check_choice, check_destination, check_floating, check_fraction, check_labels, check_positive_int,
-    is_integer, resolve_generator,
+    check_alpha,
+    check_choice,
+    check_destination,
+    check_floating,
+    check_fraction,
+    check_labels,
+    check_positive_int,
+    is_integer,
 )
 from .batch import MixedBatch
 from .cutmix import _draw_boxes, _paste, check_image_plane
+from .generators import own_generator
 from .mix import _mix_rows
 from .pairing import _draw_pairing
 from .sampling import _draw_lambda
@@ -113,7 +120,7 @@ def _prepare(
     targets = segmentation_targets(
         masks, num_classes=num_classes, ignore_index=ignore_index, label_smoothing=label_smoothing
     )
-    gen = resolve_generator(generator)
+    gen = own_generator(generator=generator)
     lam = _draw_lambda(alpha, (x.shape[0],) if per_sample else (), gen, x.device)
     index = _draw_pairing(pairing, x.shape[0], gen, x.device, labels=None, features=None, knn_k=1)
     return targets, lam, index, gen

@@ -1,4 +1,4 @@
-"""Batched image augmentation as tensor ops: random crop with zero padding and horizontal flip (no per-sample Python)."""
+"""Batched image augmentation as tensor ops: random crop with zero padding and horizontal flip (no per-sample loop)."""
 
 from __future__ import annotations
 
@@ -102,7 +102,8 @@ def gather_augmented(source: Tensor, indices: Tensor, params: AugmentParams, *, 
         image = image + flips * num_images
         column = torch.where(flips, padded_width - width - column, column)
     base = image * (channels * plane) + row * padded_width + column
-    within = (torch.arange(channels, device=device) * plane).view(-1, 1) + torch.arange(height, device=device) * padded_width
+    within = ((torch.arange(channels, device=device) * plane).view(-1, 1)
+              + torch.arange(height, device=device) * padded_width)
     starts = (base.view(-1, 1, 1) + within).reshape(-1)
     flat = source.reshape(-1)
     rows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
@@ -114,7 +115,8 @@ def apply_augment(x: Tensor, aug: Augment, params: AugmentParams) -> Tensor:
     if x.ndim != 4:
         raise ValueError(f"augmentation needs images (B, C, H, W), got shape {tuple(x.shape)}")
     if (params.offsets is not None) != (aug.crop_padding > 0) or (params.flips is not None) != aug.flip:
-        raise ValueError(f"params do not match {aug}: offsets {params.offsets is not None}, flips {params.flips is not None}")
+        raise ValueError(f"params do not match {aug}: offsets {params.offsets is not None}, "
+                         f"flips {params.flips is not None}")
     indices = torch.arange(x.shape[0], device=x.device)
     return gather_augmented(augment_source(x, aug), indices, params, num_images=x.shape[0],
                             height=x.shape[2], width=x.shape[3])

@@ -157,7 +157,8 @@ def check_values(x: np.ndarray, path: str | PathLike, what: str) -> None:
         if bad.any():
             where = tuple(int(i) for i in np.argwhere(bad)[0])
             value = block[where]
-            fault = "non-finite values (NaN/inf)" if not np.isfinite(value) else "values beyond float32's range (±3.4e38)"
+            fault = ("non-finite values (NaN/inf)" if not np.isfinite(value)
+                     else "values beyond float32's range (±3.4e38)")
             raise file_error(path, f"{what} has {fault}: {float(value)!r} in row {rows.start + where[0]}")
 
 

@@ -8,16 +8,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vicinal.core.generators import derive_seed
 from vicinal.data.augment import Augment, augment_source, gather_augmented, sample_augment
 
 _ORDER, _AUGMENT = 0, 1  # stream ids for the seeds derived per epoch
-
-
-def derive_seed(seed: int, *keys: int | str) -> int:
-    """A well-mixed 63-bit seed for one random stream of ``seed``, named by ``keys`` (e.g. epoch and stream id,
-    or a stream name and a rank); streams with different keys are independent (NumPy's SeedSequence)."""
-    entropy = [seed, *(int.from_bytes(k.encode(), "little") if isinstance(k, str) else k for k in keys)]
-    return int(np.random.SeedSequence(entropy).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
 
 
 class TensorLoader:

@@ -62,7 +62,8 @@ def obtain(
     try:
         fetch(target)
     except DataNotFoundError as err:
-        raise DataNotFoundError(f"{name} not found (looked in: {looked}) and the download failed ({err}). {hint}") from err
+        raise DataNotFoundError(f"{name} not found (looked in: {looked}) and the download failed ({err}). "
+                                f"{hint}") from err
     found = probe(target)
     if found is None:
         raise DataNotFoundError(f"{name}: downloaded into {target} but the expected files are not there. {hint}")

@@ -73,12 +73,10 @@ def format_bytes(size: int) -> str:
     """`size` in bytes, or in the largest binary unit that keeps it >= 1 (e.g. '1.5 GiB')."""
     if size < 1024:
         return f"{size} B"
-    value, unit = float(size), "B"
-    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
-        value /= 1024
-        if value < 1024:
-            break
-    return f"{value:.1f} {unit}"
+    value, units = float(size) / 1024, ["KiB", "MiB", "GiB", "TiB", "PiB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
 
 
 def over_limit(needed: int, limit: int) -> str | None:

@@ -13,8 +13,8 @@ from vicinal.data.augment import Augment
 from vicinal.data.dataset import Dataset, channel_stats, check_counts, file_error, labels_to_tensor
 from vicinal.data.download import download as download_file
 from vicinal.data.idx import idx_header, read_idx
-from vicinal.data.memory import memory_limit, over_limit
 from vicinal.data.locate import DATA_ENV, obtain
+from vicinal.data.memory import memory_limit, over_limit
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,8 @@ def _check_headers(paths: dict[str, Path], folder: Path, limit: int) -> None:
     needed = sum(h.nbytes for h in heads.values()) + 8 * sum(heads[FILES[s][1]].size for s in FILES)
     fault = over_limit(needed, limit)
     if fault:
-        raise file_error(folder, f"the four IDX files ({', '.join(f'{s} {h.shape}' for s, h in heads.items())}) {fault}")
+        shapes = ', '.join(f'{s} {h.shape}' for s, h in heads.items())
+        raise file_error(folder, f"the four IDX files ({shapes}) {fault}")
 
 
 def _read_split(paths: dict[str, Path], split: str, num_classes: int, limit: int) -> tuple[torch.Tensor, torch.Tensor]:

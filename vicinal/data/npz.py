@@ -1,4 +1,4 @@
-"""A user's own arrays from an .npz file (x_train, y_train, x_test, y_test): read without pickle, within a memory limit."""
+"""A user's own arrays from an .npz file (x_train, y_train, x_test, y_test): read without pickle, in a memory limit."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from vicinal.data.dataset import (KINDS, ArrayHeader, Dataset, channel_stats, check_classes_present, check_counts,
-                                  check_num_classes, file_error, standardize)
+from vicinal.data.dataset import (
+    KINDS,
+    ArrayHeader,
+    Dataset,
+    channel_stats,
+    check_classes_present,
+    check_counts,
+    check_num_classes,
+    file_error,
+    standardize,
+)
 from vicinal.data.memory import memory_limit, over_limit
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
@@ -66,7 +75,8 @@ def _kind(path: Path, archive: zipfile.ZipFile) -> str | None:
     with archive.open(member) as handle:
         header = _read_header(handle)
     if header.dtype.kind not in "US" or header.nbytes > 1024:
-        raise file_error(path, f"{KIND_ARRAY} must be a string, one of {list(KINDS)}, got {header.dtype} {header.shape}")
+        raise file_error(path, f"{KIND_ARRAY} must be a string, one of {list(KINDS)}, "
+                               f"got {header.dtype} {header.shape}")
     value = _read_array(archive, member)
     text = value.item() if value.size == 1 else value.tolist()
     if isinstance(text, bytes):
@@ -135,9 +145,11 @@ def _labels(values: np.ndarray, path: Path, what: str) -> np.ndarray:
     """int64 labels; floats are accepted only when every value is a whole number."""
     if values.dtype.kind == "f":
         if not (np.isfinite(values).all() and (values == np.round(values)).all()):
-            raise file_error(path, f"{what} must be integer class labels, got non-integer values of dtype {values.dtype}")
+            raise file_error(path, f"{what} must be integer class labels, "
+                                   f"got non-integer values of dtype {values.dtype}")
         if values.size and np.abs(values).max() >= 2.0**63:  # not an int64
-            raise file_error(path, f"{what} has label {values[np.argmax(np.abs(values))]!r}, far beyond any class index")
+            far = values[np.argmax(np.abs(values))]
+            raise file_error(path, f"{what} has label {far!r}, far beyond any class index")
     if values.size and values.min() < 0:
         raise file_error(path, f"{what} has negative label {values.min()!r}: expected 0..num_classes-1")
     if values.dtype == np.uint64 and values.size and values.max() > np.iinfo(np.int64).max:
@@ -167,7 +179,8 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
             members = {a: _member(archive, a) for a in ARRAYS}
             missing = [a for a, m in members.items() if m is None]
             if missing:
-                raise file_error(path, f"missing arrays {missing} (has {sorted(archive.namelist())}; needs {list(ARRAYS)})")
+                raise file_error(path, f"missing arrays {missing} "
+                                       f"(has {sorted(archive.namelist())}; needs {list(ARRAYS)})")
             headers = {}
             for name, member in members.items():
                 with archive.open(member) as handle:
@@ -176,8 +189,8 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
             kind = _input_kind(path, headers["x_train"], headers["x_test"], _kind(path, archive))
             fault = over_limit(_needed_bytes(headers, kind), memory_limit(max_bytes))
             if fault:
-                raise file_error(path, f"its arrays ({', '.join(f'{a} {h.dtype} {h.shape}' for a, h in headers.items())}) "
-                                       f"{fault}")
+                shapes = ', '.join(f'{a} {h.dtype} {h.shape}' for a, h in headers.items())
+                raise file_error(path, f"its arrays ({shapes}) {fault}")
             arrays = {name: _read_array(archive, member) for name, member in members.items()}
     except (zipfile.BadZipFile, OSError) as err:
         _refuse_unreadable(path)

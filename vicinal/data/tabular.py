@@ -1,4 +1,4 @@
-"""Tabular data: scikit-learn's bundled UCI sets and CSV files, split stratified and standardized on the training split."""
+"""Tabular data: scikit-learn's bundled UCI sets and CSV files, split stratified, standardized on the training split."""
 
 from __future__ import annotations
 

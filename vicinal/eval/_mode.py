@@ -10,7 +10,9 @@ from torch import nn
 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """``with eval_mode(model):`` runs in eval mode (dropout off, batch-norm running statistics), then restores every submodule's mode."""
+    """``with eval_mode(model):`` runs in eval mode (dropout off, batch-norm running statistics).
+
+    Every submodule's mode is restored afterwards."""
     modes = {module: module.training for module in model.modules()}
     model.eval()
     try:

@@ -1,4 +1,7 @@
-"""White-box and transfer adversarial attacks: FGSM (Goodfellow et al. 2015, arXiv 1412.6572) and I-FGSM (Kurakin et al. 2017, arXiv 1607.02533), as in mixup (arXiv 1710.09412)."""
+"""Adversarial attacks as in mixup (arXiv 1710.09412): FGSM (arXiv 1412.6572) and I-FGSM (arXiv 1607.02533).
+
+FGSM is Goodfellow et al. 2015, I-FGSM Kurakin et al. 2017; both white-box and transfer.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,9 @@ def _check_attack_inputs(x: Tensor, y: Tensor, eps: float, clamp: Clamp) -> None
 
 
 def _loss_gradient_sign(model: nn.Module, x: Tensor, y: Tensor, *, targeted: bool) -> Tensor:
-    """sign(∇ₓ CE(model(x), y)) for the untargeted attack, its negative for the targeted one; no parameter gradients kept."""
+    """sign(∇ₓ CE(model(x), y)) for the untargeted attack, its negative for the targeted one.
+
+    No parameter gradients are kept."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         loss = F.cross_entropy(model(x), y)
@@ -51,7 +56,8 @@ def _project(x_adv: Tensor, x: Tensor, eps: float, clamp: Clamp) -> Tensor:
     return x_adv.clamp(*clamp) if clamp is not None else x_adv
 
 
-def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, clamp: Clamp = (0.0, 1.0), targeted: bool = False) -> Tensor:
+def fgsm(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, clamp: Clamp = (0.0, 1.0),
+         targeted: bool = False) -> Tensor:
     """Fast gradient sign method: x + ε·sign(∇ₓ CE(model(x), y)), clamped to the valid range.
 
     ``x`` is in pixel space (wrap a model trained on normalized inputs as
@@ -77,7 +83,9 @@ def ifgsm(
     clamp: Clamp = (0.0, 1.0),
     targeted: bool = False,
 ) -> Tensor:
-    """Iterative FGSM: ``steps`` sign-gradient steps of ``step_size`` (default 1.25·ε/steps), each projected onto the ε-ball and the valid range.
+    """Iterative FGSM: ``steps`` sign-gradient steps of ``step_size`` (default 1.25·ε/steps).
+
+    Each step is projected onto the ε-ball and the valid range.
 
     Same conventions as :func:`fgsm` (pixel space, eval mode, ``x`` unchanged, ‖x_adv − x‖∞ ≤ ε).
     """

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vicinal._autocast import autocast_context
 from vicinal.core import soft_cross_entropy
 from vicinal.core._checks import check_choice, check_integer_dtype, check_positive_int, check_tensor, invalid, is_real
 from vicinal.eval._mode import eval_mode
-from vicinal.eval.metrics import autocast_context
 from vicinal.eval.plots import _figure, _save
 from vicinal.eval.report import markdown_table, mean_std
 

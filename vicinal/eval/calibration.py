@@ -1,4 +1,4 @@
-"""Calibration metrics: expected calibration error and reliability bins (Guo et al. 2017, arXiv 1706.04599; as used by arXiv 1905.11001)."""
+"""Calibration metrics: expected calibration error and reliability bins (arXiv 1706.04599, as used by 1905.11001)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def _check_probs_labels(probs: Any, labels: Any, n_bins: int) -> tuple[Tensor, T
     if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or bool((p > 1).any()):
         raise ValueError("probs must be finite probabilities in [0, 1] (apply softmax to logits first)")
     if bool((y != y.round()).any()) or bool((y < 0).any()) or bool((y >= p.shape[1]).any()):
-        raise ValueError(f"labels must be integers in [0, {p.shape[1] - 1}], got values in [{y.min().item()}, {y.max().item()}]")
+        raise ValueError(f"labels must be integers in [0, {p.shape[1] - 1}], "
+                         f"got values in [{y.min().item()}, {y.max().item()}]")
     return p, y.long()
 
 

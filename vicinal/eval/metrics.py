@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import nullcontext
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vicinal._autocast import autocast_context
 from vicinal.eval._mode import eval_mode
 from vicinal.eval.calibration import expected_calibration_error
-
-
-def autocast_context(device: torch.device | str, dtype: torch.dtype | None) -> Any:
-    """``torch.autocast`` on the device's type with ``dtype``, or a no-op context when ``dtype`` is None."""
-    if dtype is None:
-        return nullcontext()
-    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
 
 
 def shift_images(images: Tensor, pixels: int) -> Tensor:
@@ -97,7 +90,8 @@ def evaluate(
     logits, labels = predict(model, loader, device=device, autocast_dtype=autocast_dtype, flip=flip,
                              translate=translate)
     if labels.dim() != 1 or bool((labels < 0).any()) or bool((labels >= logits.shape[1]).any()):
-        raise ValueError(f"labels must be class indices in [0, {logits.shape[1] - 1}] of shape (N,), got shape {tuple(labels.shape)}")
+        raise ValueError(f"labels must be class indices in [0, {logits.shape[1] - 1}] of shape (N,), "
+                         f"got shape {tuple(labels.shape)}")
     probs = logits.softmax(dim=1)
     return {
         "error": float((logits.argmax(dim=1) != labels).double().mean()),

@@ -1,4 +1,4 @@
-"""Plots of vicinal runs (learning curves, reliability diagrams, bar and line charts) as PNG files, drawn with matplotlib's Agg canvas."""
+"""Plots of vicinal runs (learning curves, reliability diagrams, bar and line charts) as PNG files, with matplotlib."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def learning_curves(
         raise ValueError("runs must map each label to a non-empty list of non-empty histories")
     missing = {key for seeds in runs.values() for run in seeds for epoch in run for key in metrics if key not in epoch}
     if missing:
-        raise ValueError(f"histories lack the metric(s) {sorted(missing)}; expected every epoch to hold {list(metrics)}")
+        raise ValueError(f"histories lack the metric(s) {sorted(missing)}; "
+                         f"expected every epoch to hold {list(metrics)}")
     fig = _figure(5 * len(metrics), 4)
     for i, key in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
@@ -76,7 +77,9 @@ def learning_curves(
 def reliability_diagram(
     predictions: Mapping[str, tuple[Any, Any] | Mapping[str, Any]], *, path: str | Path, title: str, n_bins: int = 15
 ) -> Path:
-    """Side-by-side reliability diagrams (accuracy per confidence bin against the diagonal), one per label, ECE in each panel's title.
+    """Side-by-side reliability diagrams (accuracy per confidence bin against the diagonal), one per label.
+
+    Each panel's title gives its ECE.
 
     ``predictions`` maps a label (e.g. "ERM", "mixup") to ``(probs (N, C), labels (N,))``, or to the bins
     ``reliability_bins`` made of them (``edges``, ``accuracy``, ``confidence``, ``ece``; lists with None for empty
@@ -93,9 +96,11 @@ def reliability_diagram(
         accuracy = np.nan_to_num(np.asarray(bins["accuracy"], dtype=float))
         ax.bar(centers, accuracy, width=width, edgecolor="black", label="accuracy")
         gap = np.nan_to_num(np.asarray(bins["confidence"], dtype=float)) - accuracy  # > 0: over-confident bin
-        ax.bar(centers, gap, bottom=accuracy, width=width, color="none", edgecolor="red", hatch="//", label="gap to mean confidence")
+        ax.bar(centers, gap, bottom=accuracy, width=width, color="none", edgecolor="red", hatch="//",
+               label="gap to mean confidence")
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=f"{label}: ECE {100 * bins['ece']:.2f}%")
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy",
+               title=f"{label}: ECE {100 * bins['ece']:.2f}%")
         ax.legend(loc="upper left", fontsize="small")
     fig.suptitle(title)
     return _save(fig, path)

@@ -26,7 +26,9 @@ def std(values: Iterable[float | None]) -> float:
 
 
 def mean_std(values: Sequence[float], *, digits: int = 2, scale: float = 1.0) -> str:
-    """"mean ± std" of ``values`` times ``scale`` (e.g. 100 for percent), sample std (n − 1); one value gives just the mean.
+    """"mean ± std" of ``values`` times ``scale`` (e.g. 100 for percent), sample std (n − 1).
+
+    One value gives just the mean.
 
     >>> mean_std([0.061, 0.065, 0.069], scale=100)
     '6.50 ± 0.40'

@@ -10,9 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from vicinal.eval import attack_error
+from vicinal.eval import attack_error, autocast_context
 from vicinal.eval.attacks import fgsm, ifgsm
-from vicinal.eval.metrics import autocast_context
 from vicinal.eval.plots import line_chart
 from vicinal.eval.report import markdown_table, mean
 

@@ -9,9 +9,9 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from vicinal._io import write_json, write_text
 from vicinal.core._checks import check_choice
 from vicinal.train.backends import BACKENDS
-from vicinal.train.checkpoint import write_json, write_text
 from vicinal.train.config import resolve_seeds
 from vicinal.train.hardware import cpu_description
 

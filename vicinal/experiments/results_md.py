@@ -19,9 +19,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from vicinal._io import write_json
 from vicinal.eval.report import markdown_table, mean_std
 from vicinal.eval.stats import VERDICT_RULE, paired
-from vicinal.train.checkpoint import write_json
 
 from .framework import Findings, Verdict
 from .registry import EXPERIMENTS, REPORT, RESULTS, findings_of, read_results, write_report

@@ -11,10 +11,9 @@ from typing import Any
 
 from torch import nn
 
-from vicinal.train import Callback, RunInfo, TrainConfig, config_from_preset
+from vicinal.train import Callback, RunInfo, TrainConfig, config_from_preset, train_all
 from vicinal.train.checkpoint import has_checkpoint
-from vicinal.train.digest import digest as sha256
-from vicinal.train import train_all
+from vicinal.train.digest import content_digest as sha256
 
 from .framework import Context
 

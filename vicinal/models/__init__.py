@@ -7,8 +7,16 @@ from vicinal.models.layers import MAX_DEPTH, Normalize
 from vicinal.models.lenet import LeNet
 from vicinal.models.mlp import MLP
 from vicinal.models.preact_resnet import PreActResNet
-from vicinal.models.registry import (BYTES_PER_PARAMETER, MODELS, ModelSpec, build_model, check_fits, default_model,
-                                     is_model_name, list_models)
+from vicinal.models.registry import (
+                                     BYTES_PER_PARAMETER,
+                                     MODELS,
+                                     ModelSpec,
+                                     build_model,
+                                     check_fits,
+                                     default_model,
+                                     is_model_name,
+                                     list_models,
+)
 from vicinal.models.vgg import VGG
 from vicinal.models.wide_resnet import WideResNet
 

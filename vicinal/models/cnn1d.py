@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from vicinal.core._checks import check_positive_int
 from vicinal.models.fastcnn import ConvNet
-from vicinal.models.layers import check_dropout, check_positive_int
+from vicinal.models.layers import check_dropout
 
 
 class CNN1d(ConvNet):

@@ -1,11 +1,12 @@
-"""DenseNet-BC (Huang et al. 2017, arXiv 1608.06993): DenseNet-BC-190 with growth rate 40 in mixup (arXiv 1710.09412)."""
+"""DenseNet-BC (arXiv 1608.06993): DenseNet-BC-190 with growth rate 40 in mixup (arXiv 1710.09412)."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from vicinal.models.layers import blocks_per_group, check_image_model, check_positive_int, classifier, preact_final
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import blocks_per_group, check_image_model, classifier, preact_final
 
 
 class Bottleneck(nn.Module):
@@ -29,7 +30,8 @@ def transition(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class DenseNetBC(nn.Module):
-    """stem conv (2·growth) → three dense blocks of (depth−4)/6 bottlenecks, with compressing transitions → BN-ReLU → avg-pool → linear.
+    """stem conv (2·growth) → three dense blocks of (depth−4)/6 bottlenecks, with compressing transitions
+    → BN-ReLU → avg-pool → linear.
 
     DenseNet-BC-190 (growth 40) on 3×32×32: 80×32×32 → block1 → 700×16×16 → block2 → 970×8×8 → block3 → 2210 → classes.
     """
@@ -50,7 +52,8 @@ class DenseNetBC(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="densenet_bc", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
+            model="densenet_bc", num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+            minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("growth_rate", growth_rate)
         if not 0.0 < compression <= 1.0:

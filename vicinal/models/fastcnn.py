@@ -6,7 +6,8 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_image_model, check_positive_int, classifier
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import check_image_model, classifier
 
 Dims = Literal[1, 2]  # 1: sequences (B, C, T); 2: images (B, C, H, W)
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d}
@@ -35,7 +36,8 @@ class ConvNet(nn.Module):
 
     mixup_layers: tuple[str, ...] = ("stem", "group1", "group2", "group3")
 
-    def __init__(self, *, num_classes: int, in_channels: int, size: int, width: int, dropout: float, dims: Dims) -> None:
+    def __init__(self, *, num_classes: int, in_channels: int, size: int, width: int, dropout: float,
+                 dims: Dims) -> None:
         super().__init__()
         self.stem = nn.Sequential(*conv_bn(in_channels, width, dims), nn.GELU())  # (B, w, S...)
         groups = []

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from vicinal.core._checks import check_positive_int
+
 MAX_DEPTH = 1000  # most layers a model may have (the deepest of the papers: 190); deeper ones are refused unbuilt
 
 
@@ -45,13 +47,6 @@ def classifier(in_features: int, num_classes: int, dropout: float) -> nn.Sequent
     return nn.Sequential(nn.Dropout(dropout) if dropout > 0 else nn.Identity(), nn.Linear(in_features, num_classes))
 
 
-def check_positive_int(name: str, value: int) -> int:
-    """Return ``value`` if it is an int >= 1, else raise ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
 def check_dropout(dropout: float) -> float:
     """Return ``dropout`` if it is a probability in [0, 1), else raise ValueError."""
     if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= float(dropout) < 1.0:
@@ -80,7 +75,8 @@ def check_image_model(
 def check_depth(model: str, depth: int) -> int:
     """Refuse a network of more than `MAX_DEPTH` layers (before its layers are built)."""
     if depth > MAX_DEPTH:
-        raise ValueError(f"{model} depth={depth!r} is invalid: expected at most {MAX_DEPTH} layers (vicinal.models.MAX_DEPTH)")
+        raise ValueError(f"{model} depth={depth!r} is invalid: expected at most {MAX_DEPTH} layers "
+                         "(vicinal.models.MAX_DEPTH)")
     return depth
 
 

@@ -19,10 +19,12 @@ class LeNet(nn.Module):
     def __init__(self, *, num_classes: int, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="lenet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
+            model="lenet", num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+            minimum_size=self.min_size, dropout=dropout
         )
         side = (image_size // 2 - 4) // 2  # spatial size after the second pooling
-        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))  # (B, 6, S/2, S/2)
+        # (B, 6, S/2, S/2)
+        self.conv1 = nn.Sequential(nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2))
         self.conv2 = nn.Sequential(nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())  # (B, 16·side²)
         self.fc1 = nn.Sequential(nn.Linear(16 * side * side, 120), nn.ReLU())  # (B, 120)
         self.fc2 = nn.Sequential(nn.Linear(120, 84), nn.ReLU())  # (B, 84)

@@ -1,14 +1,16 @@
-"""The fully connected network of mixup's tabular experiments (arXiv 1710.09412): two hidden layers of 128 ReLU units."""
+"""The fully connected network of mixup's tabular experiments (arXiv 1710.09412): two hidden layers of 128 ReLUs."""
 
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_dropout, check_positive_int, classifier
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import check_dropout, classifier
 
 
 class MLP(nn.Module):
-    """flatten → Linear(in_features, hidden) → ReLU → Linear(hidden, hidden) → ReLU → (dropout) → Linear(hidden, classes).
+    """flatten → Linear(in_features, hidden) → ReLU → Linear(hidden, hidden) → ReLU → (dropout)
+    → Linear(hidden, classes).
 
     Takes (B, in_features) or any (B, ...) whose trailing dimensions hold in_features values (images are flattened).
     """

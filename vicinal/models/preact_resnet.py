@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vicinal.models.layers import check_depth, check_image_model, check_positive_int, classifier, preact_final
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import check_depth, check_image_model, classifier, preact_final
 
 
 class PreActBlock(nn.Module):
@@ -30,11 +31,13 @@ class PreActBlock(nn.Module):
 
 def preact_stage(c_in: int, c_out: int, blocks: int, stride: int, dropout: float = 0.0) -> nn.Sequential:
     """``blocks`` pre-activation blocks; the first changes c_in → c_out and applies ``stride``."""
-    return nn.Sequential(*(PreActBlock(c_in if j == 0 else c_out, c_out, stride if j == 0 else 1, dropout) for j in range(blocks)))
+    return nn.Sequential(*(PreActBlock(c_in if j == 0 else c_out, c_out, stride if j == 0 else 1, dropout)
+                           for j in range(blocks)))
 
 
 class PreActResNet(nn.Module):
-    """stem conv (64) → four stages of pre-activation blocks (64, 128, 256, 512; strides 1, 2, 2, 2) → BN-ReLU → avg-pool → linear.
+    """stem conv (64) → four stages of pre-activation blocks (64, 128, 256, 512; strides 1, 2, 2, 2)
+    → BN-ReLU → avg-pool → linear.
 
     On 3×32×32: 64×32×32 → 64×32×32 → 128×16×16 → 256×8×8 → 512×4×4 → 512 → classes.
     """
@@ -54,7 +57,8 @@ class PreActResNet(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="preact_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
+            model="preact_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+            minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("width", width)
         if len(blocks) != 4 or not all(isinstance(n, int) and n >= 1 for n in blocks):

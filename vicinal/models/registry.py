@@ -1,4 +1,4 @@
-"""The model registry: every vicinal model built by name for the shape of the data, checked to fit before it is built."""
+"""The model registry: every vicinal model built by name for the shape of the data, checked to fit before building."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from vicinal.core._checks import check_positive_int
 from vicinal.data.memory import format_bytes, memory_limit, over_limit
 from vicinal.models.cnn1d import CNN1d
 from vicinal.models.densenet import DenseNetBC
 from vicinal.models.fastcnn import FastCNN
-from vicinal.models.layers import check_positive_int
 from vicinal.models.lenet import LeNet
 from vicinal.models.mlp import MLP
 from vicinal.models.preact_resnet import PreActResNet

@@ -29,7 +29,8 @@ class VGG(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="vgg", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
+            model="vgg", num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+            minimum_size=self.min_size, dropout=dropout
         )
         if len(stages) != 5 or not all(stage for stage in stages):
             raise ValueError(f"stages must be five non-empty tuples of conv widths, got {stages!r}")

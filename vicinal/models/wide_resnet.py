@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from vicinal.models.layers import blocks_per_group, check_image_model, check_positive_int, classifier, preact_final
+from vicinal.core._checks import check_positive_int
+from vicinal.models.layers import blocks_per_group, check_image_model, classifier, preact_final
 from vicinal.models.preact_resnet import preact_stage
 
 
 class WideResNet(nn.Module):
-    """stem conv (16) → three groups of (depth−4)/6 pre-activation blocks with dropout (16k, 32k, 64k; strides 1, 2, 2) → BN-ReLU → avg-pool → linear.
+    """stem conv (16) → three groups of (depth−4)/6 pre-activation blocks with dropout (16k, 32k, 64k;
+    strides 1, 2, 2) → BN-ReLU → avg-pool → linear.
 
     WRN-28-10 on 3×32×32: 16×32×32 → 160×32×32 → 320×16×16 → 640×8×8 → 640 → classes.
     """
@@ -29,7 +31,8 @@ class WideResNet(nn.Module):
     ) -> None:
         super().__init__()
         dropout = check_image_model(
-            model="wide_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size, minimum_size=self.min_size, dropout=dropout
+            model="wide_resnet", num_classes=num_classes, in_channels=in_channels, image_size=image_size,
+            minimum_size=self.min_size, dropout=dropout
         )
         check_positive_int("widen_factor", widen_factor)
         n = blocks_per_group(depth, model="wide_resnet")

@@ -15,18 +15,18 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
+from vicinal.core.generators import make_generator
 from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
-from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
-from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
 from vicinal.train.distributed import DistContext, broadcast_object
+from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
+from vicinal.train.hardware import cpu_description, maybe_compile
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 
@@ -52,16 +52,17 @@ class Cost:
         return self.batch_size / self.step_seconds
 
 
-class Run(Protocol):
-    """The parts of a built run the probe reads (the trainer's TrainingRun); `measure` changes none of them."""
+@dataclass(frozen=True)
+class BudgetPlan:
+    """What a time budget decided for a run: the length it trains and the record of what the budget bought."""
 
-    config: TrainConfig
-    device: torch.device
-    ctx: DistContext
-    data: RunData
-    model: nn.Module
-    amp: torch.dtype | None
     length: RunLength
+    record: dict  # see record(): kept in config.json and told in the reports
+
+    def applied_to(self, config: TrainConfig) -> TrainConfig:
+        """``config`` saying the length it resolved (and no budget left to resolve)."""
+        return config.replace(time_budget=None, epochs=self.length.epochs,
+                              mixup_off_epochs=self.length.mixup_off_epochs)
 
 
 @contextmanager
@@ -84,52 +85,61 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(run: Run) -> Cost:
-    """Time ``WARMUP_STEPS + PROBE_STEPS`` training steps of a copy of ``run``'s model on ``run``'s own batches, and
-    evaluations of one test batch; the run's weights, loaders and random generators are left as they were."""
-    c, device = run.config, run.device
+def _step_seconds(config: TrainConfig, data: RunData, model: nn.Module, *, device: torch.device,
+                  amp: torch.dtype | None) -> list[float]:
+    """The times of ``WARMUP_STEPS + PROBE_STEPS`` training steps of ``model`` (changed: pass a copy)."""
+    net, _ = maybe_compile(model, enabled=config.compile, device=device)
+    optimizer = build_optimizer(model.parameters(), config)
+    mixer = build_mixer(config, num_classes=data.num_classes,
+                        generator=make_generator(config.seed, "probe", device=device))
+    layers = manifold_layers(config, model)
+    batches, times = _batches(data.train), []
+    model.train()
+    for _ in range(WARMUP_STEPS + PROBE_STEPS):
+        start = time.perf_counter()
+        x, y = next(batches)
+        out = vicinal_step(net, x, y, mixer=mixer, autocast_dtype=amp, manifold_layers=layers)
+        bool(torch.isfinite(out.loss))  # the trainer's one host sync a step
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        optimizer.step()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def measure(config: TrainConfig, data: RunData, model: nn.Module, *, device: torch.device,
+            amp: torch.dtype | None) -> Cost:
+    """Time ``WARMUP_STEPS + PROBE_STEPS`` training steps of a copy of ``model`` on ``data``'s own batches, and
+    evaluations of one test batch; the model's weights, the loaders and the random generators are left as they
+    were."""
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda), _kept(run.data.train), _kept(run.data.test):
-        model = copy.deepcopy(run.model)
-        net, _ = maybe_compile(model, enabled=c.compile, device=device)
-        optimizer = build_optimizer(model.parameters(), c)
-        mixer = build_mixer(c, num_classes=run.data.num_classes, generator=make_generator(c.seed, "probe",
-                                                                                        device=device))
-        layers = manifold_layers(c, model)
-        batches, times = _batches(run.data.train), []
-        model.train()
-        for _ in range(WARMUP_STEPS + PROBE_STEPS):
-            start = time.perf_counter()
-            x, y = next(batches)
-            out = vicinal_step(net, x, y, mixer=mixer, autocast_dtype=run.amp, manifold_layers=layers)
-            bool(torch.isfinite(out.loss))  # the trainer's one host sync a step
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            optimizer.step()
-            _sync(device)
-            times.append(time.perf_counter() - start)
-        test_batch = [next(iter(run.data.test))]
+    with torch.random.fork_rng(devices=cuda), _kept(data.train), _kept(data.test):
+        model = copy.deepcopy(model)
+        times = _step_seconds(config, data, model, device=device, amp=amp)
+        test_batch = [next(iter(data.test))]
         eval_times = []
         for _ in range(1 + EVAL_REPEATS):
             start = time.perf_counter()
-            evaluate(model, test_batch, device=device, autocast_dtype=run.amp)
+            evaluate(model, test_batch, device=device, autocast_dtype=amp)
             eval_times.append(time.perf_counter() - start)
-        attack_seconds = _attack_seconds(model, run) if c.fgsm_eps > 0 else 0.0
+        attack_seconds = _attack_seconds(model, data, eps=config.fgsm_eps, device=device) \
+            if config.fgsm_eps > 0 else 0.0
     per_example = min(eval_times[1:]) / len(test_batch[0][1])
-    views = (2 if c.test_flip else 1) * (3 if c.test_translate else 1)
+    views = (2 if config.test_flip else 1) * (3 if config.test_translate else 1)
     return Cost(step_seconds=statistics.median(times[WARMUP_STEPS:]),
-                eval_seconds=per_example * views * len(run.data.test.y),
-                fit_seconds=per_example * len(run.data.train_eval.y), attack_seconds=attack_seconds,
-                batch_size=c.batch_size, eval_images_per_s=1 / per_example)
+                eval_seconds=per_example * views * len(data.test.y),
+                fit_seconds=per_example * len(data.train_eval.y), attack_seconds=attack_seconds,
+                batch_size=config.batch_size, eval_images_per_s=1 / per_example)
 
 
-def _attack_seconds(model: nn.Module, run: Run) -> float:
+def _attack_seconds(model: nn.Module, data: RunData, *, eps: float, device: torch.device) -> float:
     """The end-of-run attack's time, from attacking ``ATTACK_PROBE`` test images."""
-    attacked = min(ATTACK_IMAGES, len(run.data.test.y))
+    attacked = min(ATTACK_IMAGES, len(data.test.y))
     probe = min(ATTACK_PROBE, attacked)
-    fgsm_error(model, run.data, eps=run.config.fgsm_eps, device=run.device, images=min(16, probe))
+    fgsm_error(model, data, eps=eps, device=device, images=min(16, probe))
     start = time.perf_counter()
-    fgsm_error(model, run.data, eps=run.config.fgsm_eps, device=run.device, images=probe)
+    fgsm_error(model, data, eps=eps, device=device, images=probe)
     return (time.perf_counter() - start) * attacked / probe
 
 
@@ -141,16 +151,32 @@ def estimate(length: RunLength, cost: Cost, *, fit_every_evaluation: bool = Fals
             + fits * cost.fit_seconds + cost.attack_seconds)
 
 
+def _keep_mixing(ceiling: RunLength, cut: RunLength) -> RunLength:
+    """``cut`` with at least one epoch of mixing when ``ceiling`` has one: rounding its epochs without mixing in
+    proportion must not turn a mixing run into one that never mixes."""
+    if ceiling.mixup_off_epochs >= ceiling.epochs or cut.mixup_off_epochs < cut.epochs:
+        return cut
+    return replace(cut, mixup_off_epochs=cut.epochs - 1)
+
+
+def mixing_kept(budget: dict) -> bool:
+    """Whether the budget's cut kept one epoch of mixing that rounding in proportion would have taken away."""
+    ceiling, epochs = budget["ceiling_epochs"], budget["epochs"]
+    off = budget.get("ceiling_mixup_off_epochs", 0)
+    return off < ceiling and (2 * off * epochs + ceiling) // (2 * ceiling) >= epochs > budget["mixup_off_epochs"]
+
+
 def fit_length(length: RunLength, cost: Cost, *, budget: float, fit_every_evaluation: bool = False,
                min_epochs: int = 1) -> RunLength:
     """The longest cut of ``length`` (its epochs the ceiling, ``min_epochs`` the floor: the schedule's shortest)
-    whose ``estimate`` is within ``budget`` seconds.
+    whose ``estimate`` is within ``budget`` seconds. Its epochs without mixing are cut in proportion, but a run that
+    mixes keeps at least one mixing epoch.
 
     Raises ValueError naming ``time_budget`` when not even ``min_epochs`` fit.
     """
     shortest = min(max(min_epochs, 1), length.epochs)
     for epochs in range(length.epochs, shortest - 1, -1):
-        cut = length.cut_to(epochs)
+        cut = _keep_mixing(length, length.cut_to(epochs))
         if estimate(cut, cost, fit_every_evaluation=fit_every_evaluation) <= budget:
             return cut
     least = estimate(length.cut_to(shortest), cost, fit_every_evaluation=fit_every_evaluation)
@@ -162,37 +188,56 @@ def fit_length(length: RunLength, cost: Cost, *, budget: float, fit_every_evalua
 
 def record(ceiling: RunLength, length: RunLength, cost: Cost, *, budget: float, precision: str,
            fit_every_evaluation: bool = False) -> dict:
-    """What a budget bought, for config.json and the reports: the budget, the throughput measured, the epochs and
-    steps, and the estimate (seconds of training and evaluation, see this module's docstring)."""
+    """What a budget bought, for config.json and the reports: the budget, the throughput measured, the ceiling, the
+    epochs and steps, and the estimate (seconds of training and evaluation, see this module's docstring)."""
     return dict(seconds=budget, images_per_s=round(cost.images_per_s, 1),
                 eval_images_per_s=round(cost.eval_images_per_s, 1), step_seconds=cost.step_seconds,
-                probe_steps=PROBE_STEPS, ceiling_epochs=ceiling.epochs, epochs=length.epochs,
+                probe_steps=PROBE_STEPS, ceiling_epochs=ceiling.epochs,
+                ceiling_mixup_off_epochs=ceiling.mixup_off_epochs, epochs=length.epochs,
                 mixup_off_epochs=length.mixup_off_epochs, steps=length.total_steps,
                 steps_per_epoch=length.steps_per_epoch,
                 estimated_seconds=round(estimate(length, cost, fit_every_evaluation=fit_every_evaluation), 1),
                 cpu=cpu_description(), precision=precision)
 
 
-def describe(budget: dict) -> str:
+def describe_budget(budget: dict) -> str:
     """A budget record in one sentence."""
     cut = "cut from" if budget["epochs"] < budget["ceiling_epochs"] else "the full"
+    off = budget["mixup_off_epochs"]
+    mixing = "" if not off else f", the last {off} without mixing" + (
+        f" (one mixing epoch kept: {budget['ceiling_mixup_off_epochs']} of {budget['ceiling_epochs']} without mixing, "
+        f"cut in proportion, would have left none)" if mixing_kept(budget) else "")
     return (f"time budget {budget['seconds']:g} s a run: {budget['images_per_s']:.0f} training images/s measured "
-            f"({budget['cpu']}) bought {budget['epochs']} epochs ({cut} {budget['ceiling_epochs']}), "
+            f"({budget['cpu']}) bought {budget['epochs']} epochs ({cut} {budget['ceiling_epochs']}{mixing}), "
             f"{budget['steps']} steps, estimated {budget['estimated_seconds']:.0f} s of training and evaluation")
 
 
-def fit_budget(run: Run) -> dict:
-    """Probe ``run``, cut its length to its config's time budget, and make its config say the length it resolved
-    (rank 0 measures, every rank takes the same length); returns the budget's record for config.json."""
-    c = run.config
-    found = None
-    if run.ctx.is_main:
-        noisy = c.label_noise > 0
-        cost = measure(run)
-        length = fit_length(run.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
-                            min_epochs=min_epochs(c, steps_per_epoch=run.length.steps_per_epoch))
-        found = (length, record(run.length, length, cost, budget=c.time_budget,
-                                precision="bf16" if run.amp else "fp32", fit_every_evaluation=noisy))
-    run.length, budget_record = broadcast_object(found, run.ctx)
-    run.config = c.replace(time_budget=None, epochs=run.length.epochs, mixup_off_epochs=run.length.mixup_off_epochs)
-    return budget_record
+def plan_budget(config: TrainConfig, data: RunData, model: nn.Module, length: RunLength, *, device: torch.device,
+                ctx: DistContext, amp: torch.dtype | None) -> BudgetPlan:
+    """The length of ``length`` that fits ``config.time_budget``, measured by a probe of ``model`` on ``data`` (rank 0
+    measures, every rank gets the same plan). Nothing passed in is changed."""
+    plan = None
+    if ctx.is_main:
+        noisy = config.label_noise > 0
+        cost = measure(config, data, model, device=device, amp=amp)
+        cut = fit_length(length, cost, budget=config.time_budget, fit_every_evaluation=noisy,
+                         min_epochs=min_epochs(config, steps_per_epoch=length.steps_per_epoch))
+        plan = BudgetPlan(cut, record(length, cut, cost, budget=config.time_budget,
+                                      precision="bf16" if amp else "fp32", fit_every_evaluation=noisy))
+    return broadcast_object(plan, ctx)
+
+
+def check_same_budget(budget: dict, config: TrainConfig, *, seconds: str = "seconds", where: str) -> None:
+    """Refuse to continue a run (or a comparison) fitted to the time budget ``budget`` (its record) with ``config``
+    asking for another budget or ceiling: ``config.time_budget`` must be the budget's (``budget[seconds]``), its
+    epochs and epochs without mixing the ceiling's or the ones the budget bought. ``where`` opens the message."""
+    allowed = {"time_budget": (budget[seconds],),
+               "epochs": (budget["ceiling_epochs"], budget["epochs"]),
+               "mixup_off_epochs": (budget.get("ceiling_mixup_off_epochs", config.mixup_off_epochs),
+                                    budget["mixup_off_epochs"])}
+    for name, values in allowed.items():
+        asked = getattr(config, name)
+        if asked not in values:
+            raise ValueError(f"{where}: {name}={asked!r} is incompatible with the {name}={values[0]!r} its time "
+                             f"budget was fitted to (a budgeted run continues with the budget and ceiling it "
+                             f"started with; start a new one for another)")

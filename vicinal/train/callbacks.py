@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,26 @@ class Callback:
 
     def on_epoch(self, row: dict) -> None:
         """After each epoch, with its metrics row as written to metrics.jsonl (test metrics on rank 0 only)."""
+
+
+class Callbacks(Callback):
+    """Several callbacks as one: each method calls theirs in order. False when it holds none, so a run builds no
+    step events for nobody."""
+
+    def __init__(self, callbacks: Sequence[Callback] = ()) -> None:
+        self.callbacks = tuple(callbacks)
+
+    def __bool__(self) -> bool:
+        return bool(self.callbacks)
+
+    def on_start(self, run: RunInfo) -> None:
+        for callback in self.callbacks:
+            callback.on_start(run)
+
+    def on_step(self, event: StepEvent) -> None:
+        for callback in self.callbacks:
+            callback.on_step(event)
+
+    def on_epoch(self, row: dict) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch(row)

@@ -1,113 +1,29 @@
-"""Checkpoints: atomic writes (temp file, fsync, rename), weights-only loading verified by a SHA-256 of the contents,
-the previous checkpoint kept beside the latest, a run's snapshot and its checked restore, the checkpoint a run starts
-from (fresh or resumed, on the same data), and safetensors export."""
+"""Checkpoints: saved atomically with the previous one kept beside the latest, weights-only loading verified by a
+SHA-256 of the contents, the checkpoint a run starts from (fresh or resumed, on the same data) and its checks against
+the run, and safetensors export."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import pickle
-import re
-import secrets
 import shutil
-import stat
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, Protocol
 
 import torch
 from torch import nn
 
-from vicinal.core import Mixup
-from vicinal.train import distributed as dist_
+from vicinal._io import atomic_write, temporary_name
 from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
-from vicinal.train.data import RunData
-from vicinal.train.digest import digest
+from vicinal.train.digest import content_digest
 from vicinal.train.progress import Progress
 from vicinal.train.schedules import RunLength
-from vicinal.train.statecheck import generator_fault, state_fault
 
 CHECKPOINT_NAME = "checkpoint.pt"
 FORMAT = "vicinal-checkpoint-2"  # stored under "format": a checkpoint from anything else is refused
 CHECKSUM_KEY = "sha256"  # the SHA-256 (vicinal.train.digest) of everything else in the checkpoint
-# The temporary files atomic_write makes: ".<name>.<8 random characters>.tmp" (mkstemp's names, too).
-TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open folders; the rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temporary_name(path: Path) -> Path:
-    """A name beside ``path`` matching TEMPORARY."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-
-
-def _temporary(path: Path) -> tuple[int, Path]:
-    """A new temporary file beside ``path``, open for writing, with the mode ``path`` has (the umask's for a new
-    file)."""
-    while True:
-        tmp = _temporary_name(path)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-    except FileNotFoundError:
-        pass
-    return fd, tmp
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binary: bool = True) -> Path:
-    """Write a file through ``write(file)`` so that ``path`` holds either the old or the new content, never part.
-
-    The content goes to a temporary file in the same folder, which is flushed, fsynced and renamed over
-    ``path`` (os.replace is atomic on POSIX); the folder is then fsynced so the rename itself is durable.
-    The file keeps the mode of the one it replaces (a new file gets the umask's). A temporary file left by a
-    killed process matches TEMPORARY; the run folder removes those when it is next claimed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary(path)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files atomic_write left in ``folder`` when its process was killed mid-write (call it
-    only while no process writes there: under the folder's lock)."""
-    stale = [p for p in folder.iterdir() if TEMPORARY.fullmatch(p.name) and p.is_file()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return stale
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented JSON."""
-    return atomic_write(path, lambda f: json.dump(obj, f, indent=2, default=str), binary=False)
-
-
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Atomically write ``text``."""
-    return atomic_write(path, lambda f: f.write(text), binary=False)
 
 
 def previous_path(path: str | os.PathLike) -> Path:
@@ -120,7 +36,7 @@ def _keep_previous(path: Path) -> None:
     """Make previous_path(path) the file now at ``path`` (a hard link; a copy where links are not supported)."""
     if not path.is_file():
         return
-    tmp = _temporary_name(previous_path(path))
+    tmp = temporary_name(previous_path(path))
     try:
         try:
             os.link(path, tmp)
@@ -137,7 +53,7 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
     its contents; the checkpoint it replaces is kept as ``previous_path(path)`` (checkpoint.prev.pt)."""
     path = Path(path)
     payload = {"format": FORMAT, **state}
-    payload[CHECKSUM_KEY] = digest(payload)
+    payload[CHECKSUM_KEY] = content_digest(payload)
     _keep_previous(path)
     return atomic_write(path, lambda f: torch.save(payload, f))
 
@@ -169,7 +85,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
                          + (f", found {found!r} (an older vicinal's, without a checksum)"
                             if isinstance(found, str) and found.startswith("vicinal-checkpoint") else ""))
     stored = state.pop(CHECKSUM_KEY, None)
-    if stored != digest(state):
+    if stored != content_digest(state):
         raise ValueError(f"checkpoint {str(path)!r} is damaged: its contents do not match the SHA-256 "
                          f"{CHECKSUM_KEY} stored in it")
     return state
@@ -260,61 +176,24 @@ def check_same_data(state: dict, record: dict) -> None:
                          f"(fingerprint {str(stored.get('fingerprint'))[:16]}): expected the same data")
 
 
-class Run(Protocol):
-    """The parts of a training run that ``snapshot`` reads and ``restore`` sets (the trainer's TrainingRun)."""
-
-    config: TrainConfig
-    run_dir: Path
-    device: torch.device
-    ctx: dist_.DistContext
-    data: RunData
-    data_record: dict  # the data set's absolute source and fingerprint (see data_record)
-    length: RunLength
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    mixer: Mixup  # its generator: the same on every rank
-    noise_gen: torch.Generator  # this rank's input-noise generator
-    progress: Progress
-
-
-def snapshot(run: Run) -> dict:
-    """Everything ``run`` needs to continue exactly: weights, optimizer, schedule, progress, generators, and each
-    process's loader, noise and global RNG states (gathered from every rank: every rank must call this), with the
-    record of the data it trains on."""
-    rank_state = dict(loader=run.data.train.state_dict(), noise=run.noise_gen.get_state(),
-                      torch_rng=torch.get_rng_state())  # the global generator: dropout masks
-    if run.device.type == "cuda":
-        rank_state["cuda_rng"] = torch.cuda.get_rng_state(run.device)
-    return dict(config=run.config.to_dict(), model=run.model.state_dict(), optimizer=run.optimizer.state_dict(),
-                scheduler=run.scheduler.state_dict(), world_size=run.ctx.world_size,
-                rank_states=dist_.gather_objects(rank_state, run.ctx),
-                generators=dict(mixing=run.mixer.generator.get_state(), corruption=run.data.corruption_state),
-                data=dict(run.data_record), **run.progress.state_dict())
-
-
-def restore(run: Run, state: dict) -> None:
-    """Put ``run`` back where ``snapshot`` found it (this process's own rank state). ``state`` is first checked
-    against the run's own snapshot (keys, types, tensor shapes and dtypes, counters that agree): a checkpoint that
-    does not fit raises ValueError naming the first part that does not."""
-    path = run.run_dir / CHECKPOINT_NAME
-    fault = state_fault(state, snapshot(run), optimizer=run.optimizer, length=run.length)
+def check_state(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength,
+                path: Path) -> None:
+    """Refuse a loaded checkpoint ``state`` (from ``path``) that does not fit the run whose own ``state_dict()`` is
+    ``reference``: keys, types, tensor shapes and dtypes, one optimizer state per parameter, counters that agree
+    with each other and with the run's ``length``. The ValueError names the first part that does not fit."""
+    fault = state_fault(state, reference, optimizer=optimizer, length=length)
     if fault:
         raise _unfit(path, fault)
-    mine = state["rank_states"][run.ctx.rank]
+
+
+@contextlib.contextmanager
+def loading(path: Path) -> Iterator[None]:
+    """Load a checked checkpoint's parts inside: a value its layout cannot show to be wrong raises ValueError
+    naming ``path``."""
     try:
-        run.model.load_state_dict(state["model"])
-        run.optimizer.load_state_dict(state["optimizer"])
-        run.scheduler.load_state_dict(state["scheduler"])
-        run.data.train.load_state_dict(mine["loader"])
-        run.noise_gen.set_state(mine["noise"])
-        torch.set_rng_state(mine["torch_rng"])
-        if "cuda_rng" in mine and run.device.type == "cuda":
-            torch.cuda.set_rng_state(mine["cuda_rng"], run.device)
-        run.mixer.generator.set_state(state["generators"]["mixing"])
-    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:  # values the layout check cannot see
+        yield
+    except (RuntimeError, ValueError, TypeError, KeyError, IndexError) as e:
         raise _unfit(path, f"{type(e).__name__}: {' '.join(str(e).split())[:200]}") from None
-    run.progress.load_state_dict(state)
 
 
 def export_safetensors(model: nn.Module, path: str | os.PathLike) -> Path:
@@ -324,3 +203,120 @@ def export_safetensors(model: nn.Module, path: str | os.PathLike) -> Path:
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     data = save(tensors, metadata={"format": "pt"})
     return atomic_write(path, lambda f: f.write(data))
+
+
+# What a loaded checkpoint must be to restore a run: the layout of the run's own state_dict() (keys, types, tensor
+# shapes and dtypes), one optimizer state per parameter, and counters that agree with each other and with the run's
+# length.
+
+def generator_fault(value: object) -> str | None:
+    """Why ``value`` is not the state of a CPU torch.Generator (None when it is one)."""
+    try:
+        torch.Generator().set_state(value)
+    except (TypeError, RuntimeError) as e:
+        return f"not a CPU generator's state ({' '.join(str(e).split())[:120]})"
+    return None
+
+
+# Parts of a checkpoint whose layout varies with how far the run got (or the device): checked apart from the rest.
+_OWN_CHECKS = ("format", "config", "data", "history")
+
+
+def _layout(state: dict) -> dict:
+    """``state`` without the parts that are checked on their own (the optimizer's per-parameter state, a CUDA
+    generator's state)."""
+    part = {k: v for k, v in state.items() if k not in _OWN_CHECKS}
+    if isinstance(part.get("optimizer"), dict):
+        part["optimizer"] = {k: v for k, v in part["optimizer"].items() if k != "state"}
+    if isinstance(part.get("rank_states"), list):
+        part["rank_states"] = [{k: v for k, v in r.items() if k != "cuda_rng"} if isinstance(r, dict) else r
+                               for r in part["rank_states"]]
+    return part
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, (dict, list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"{type(value).__name__} {repr(value)[:40]}"
+
+
+def _kind(value: object) -> type:
+    return float if type(value) is int else type(value)  # an int where a float was saved (or back) is a number too
+
+
+def _mismatch(stored: object, reference: object, where: str) -> str | None:
+    """Where ``stored`` first differs from ``reference`` in its keys, lengths, types, tensor shapes or dtypes."""
+    name = where or "the checkpoint"
+    if isinstance(reference, dict) and isinstance(stored, dict):
+        missing = [k for k in reference if k not in stored]
+        extra = [k for k in stored if k not in reference]
+        if missing or extra:
+            return f"{name} lacks {missing}" if missing else f"{name} has unexpected {extra}"
+        children = reference.items()
+    elif isinstance(reference, (list, tuple)) and type(stored) is type(reference):
+        if len(stored) != len(reference):
+            return f"{name} has {len(stored)} items, expected {len(reference)}"
+        children = enumerate(reference)
+    elif isinstance(reference, torch.Tensor) and isinstance(stored, torch.Tensor) and (
+            stored.dtype, stored.shape) == (reference.dtype, reference.shape):
+        return None
+    elif isinstance(reference, (dict, list, tuple, torch.Tensor)) or _kind(stored) is not _kind(reference):
+        return f"{name} is {_describe(stored)}, expected {_describe(reference)}"
+    else:
+        return None
+    for key, value in children:
+        fault = _mismatch(stored[key], value, f"{where}.{key}" if where else str(key))
+        if fault:
+            return fault
+    return None
+
+
+def _optimizer_fault(entries: object, optimizer: torch.optim.Optimizer) -> str | None:
+    """Whether the optimizer's per-parameter state has one entry of float tensors (or 0-d counts) per parameter."""
+    shapes = [p.shape for group in optimizer.param_groups for p in group["params"]]
+    if not isinstance(entries, dict):
+        return f"optimizer.state is {_describe(entries)}, expected a dict"
+    for index, entry in entries.items():
+        if type(index) is not int or not 0 <= index < len(shapes) or not isinstance(entry, dict):
+            return (f"optimizer.state[{index!r}] is {_describe(entry)}, expected the state of a parameter "
+                    f"0..{len(shapes) - 1}")
+        for key, value in entry.items():
+            if value is not None and not (isinstance(value, torch.Tensor) and value.is_floating_point()
+                                          and value.shape in (shapes[index], torch.Size([]))):
+                return (f"optimizer.state[{index}].{key} is {_describe(value)}, expected a float tensor of shape "
+                        f"{tuple(shapes[index])}")
+    return None
+
+
+def _progress_fault(state: dict, length: RunLength) -> str | None:
+    """Whether the counters and the history agree with each other and with the run's length."""
+    epoch, epoch_step, step = state["epoch"], state["epoch_step"], state["step"]
+    if not (0 <= epoch <= length.epochs and 0 <= epoch_step < length.steps_per_epoch
+            and step == epoch * length.steps_per_epoch + epoch_step and (epoch < length.epochs or epoch_step == 0)):
+        return (f"step {step}, epoch {epoch}, epoch_step {epoch_step} do not fit a run of {length.epochs} epochs "
+                f"of {length.steps_per_epoch} steps")
+    if not 0 <= state["nonfinite_skips"] <= step or not 0 <= state["train_seconds"] < float("inf"):
+        return f"nonfinite_skips={state['nonfinite_skips']}, train_seconds={state['train_seconds']} are invalid"
+    if state["scheduler"].get("last_epoch") != step:
+        return f"scheduler.last_epoch={state['scheduler'].get('last_epoch')!r}, expected the step, {step}"
+    for rank, own in enumerate(state["rank_states"]):
+        if (own["loader"]["epoch"], own["loader"]["position"]) != (epoch, epoch_step):
+            return f"rank_states.{rank}.loader is at epoch {own['loader']['epoch']}, batch " \
+                   f"{own['loader']['position']}, expected epoch {epoch}, batch {epoch_step}"
+    fresh = Progress().end_epoch(lr=0.0)  # a metrics row: numbers, None where an epoch may have no test metrics
+    rows = state.get("history")
+    if not isinstance(rows, list) or len(rows) != epoch or not all(
+            isinstance(row, dict) and fresh.keys() <= row.keys() and all(
+                type(k) is str and (type(v) in (int, float) or v is None and fresh.get(k) is None)
+                for k, v in row.items()) for row in rows):
+        return f"history is not {epoch} metrics rows (dicts of numbers with keys {sorted(fresh)})"
+    return None
+
+
+def state_fault(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength) -> str | None:
+    """The first part of a loaded ``state`` that does not fit the run whose state_dict() is ``reference`` (optimizer
+    ``optimizer``, length ``length``), in words; None when it fits."""
+    return (_mismatch(_layout(state), _layout(reference), "")
+            or _optimizer_fault(state["optimizer"].get("state"), optimizer) or _progress_fault(state, length))

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vicinal._io import write_json
 from vicinal.train.backends import Backend, train_all
+from vicinal.train.budget import check_same_budget
 from vicinal.train.callbacks import Callback
-from vicinal.train.checkpoint import write_json
 from vicinal.train.config import TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
@@ -59,6 +60,7 @@ def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) ->
     path = root / BUDGET_NAME
     if path.is_file():
         budget = json.loads(path.read_text())
+        check_same_budget(budget, configs[0], seconds="comparison_seconds", where=f"compare {str(root)!r}")
     else:
         probed = max(configs, key=lambda c: c.alpha).replace(time_budget=seconds / len(configs))
         budget = {**resolve(probed)[1], "comparison_seconds": seconds, "runs": len(configs)}

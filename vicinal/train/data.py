@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import torch
 
+from vicinal.core.generators import derive_seed, make_generator
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
-from vicinal.data.loader import derive_seed
 from vicinal.train.config import TrainConfig, auto_width
-from vicinal.train.digest import digest
+from vicinal.train.digest import content_digest
 from vicinal.train.distributed import DistContext
-from vicinal.train.hardware import make_generator
 
 EVAL_BATCH = 1024  # images per evaluation batch
 
@@ -98,7 +97,7 @@ def data_record(dataset: Dataset) -> dict:
     kind."""
     source = os.path.abspath(dataset.source) if dataset.source and os.path.exists(dataset.source) else \
         dataset.source or dataset.name
-    fingerprint = digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
+    fingerprint = content_digest([dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test, dataset.num_classes,
                           dataset.kind])
     return dict(source=source, fingerprint=fingerprint)
 

@@ -28,7 +28,7 @@ def _feed(h: "hashlib._Hash", value: Any) -> None:
         h.update(f"{type(value).__name__} {value!r};".encode())
 
 
-def digest(value: Any) -> str:
+def content_digest(value: Any) -> str:
     """The SHA-256 (hex) of ``value``: nested dicts (in their order), lists, tuples, tensors (dtype, shape and
     bytes) and plain values. Equal contents give equal digests in any process and on any device."""
     h = hashlib.sha256()

@@ -1,4 +1,4 @@
-"""Device detection, the precision rule, CPU threads, determinism, and seeded generators derived from one run seed."""
+"""The machine a run trains on: its CPU described, the precision rule, memory format, compile, threads, determinism."""
 
 from __future__ import annotations
 
@@ -8,27 +8,6 @@ import random
 
 import numpy as np
 import torch
-
-from vicinal.data.loader import derive_seed
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto``: cuda if available, then mps, then cpu; otherwise the named device."""
-    if name != "auto":
-        device = torch.device(name)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={name!r} is unavailable: torch sees no CUDA device here (expected auto or cpu)")
-        if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-            raise ValueError(f"device={name!r} is unavailable: expected cuda:0 to cuda:{torch.cuda.device_count() - 1}")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device={name!r} is unavailable: MPS is not available here (expected auto or cpu)")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
 
 CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the flags that decide the CPU's kernels and precision
 EMULATION_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")  # caps on the instruction sets torch uses
@@ -123,13 +102,6 @@ def maybe_compile(module: torch.nn.Module, *, enabled: bool,
         return module, None
     missing = compiler_missing(device)
     return (module, missing) if missing else (torch.compile(module), None)
-
-
-def make_generator(seed: int, stream: str, *, device: torch.device | str = "cpu", rank: int = 0) -> torch.Generator:
-    """A torch.Generator on ``device`` seeded for ``stream`` (e.g. "mixing", "noise", "subset") and ``rank``."""
-    g = torch.Generator(device=device)
-    g.manual_seed(derive_seed(seed, stream, rank))
-    return g
 
 
 @contextlib.contextmanager

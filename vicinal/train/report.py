@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from vicinal._io import write_text
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.between import between_markdown, between_plot, mean_over
 from vicinal.eval.report import mean
 from vicinal.eval.stats import format_p
-from vicinal.train.budget import describe as describe_budget
-from vicinal.train.checkpoint import write_text
+from vicinal.train.budget import describe_budget
 from vicinal.train.rundir import REPORT_NAME
 
 CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "

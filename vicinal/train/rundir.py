@@ -17,10 +17,9 @@ import torch
 from torch import nn
 
 import vicinal
+from vicinal._io import remove_temporaries, write_json, write_text
 from vicinal.train import distributed as dist_
-from vicinal.train.checkpoint import (
-    CHECKPOINT_NAME, checkpoint_to_resume, export_safetensors, remove_temporaries, write_json, write_text,
-)
+from vicinal.train.checkpoint import CHECKPOINT_NAME, checkpoint_to_resume, export_safetensors
 from vicinal.train.config import TrainConfig
 
 try:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vicinal._autocast import autocast_context
 from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, soft_cross_entropy
-from vicinal.eval.metrics import autocast_context
 from vicinal.train.config import TrainConfig
 
 

@@ -12,25 +12,42 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vicinal.data import load_dataset
-from vicinal.data.loader import derive_seed
+from vicinal.core._checks import resolve_device
+from vicinal.core.generators import derive_seed, make_generator
+from vicinal.data import TensorLoader, load_dataset
 from vicinal.train import distributed as dist_
-from vicinal.train.callbacks import Callback, RunInfo, StepEvent
-from vicinal.train.checkpoint import CHECKPOINT_NAME, check_same_data, restore, save_checkpoint, snapshot, start_state
-from vicinal.train.budget import fit_budget
+from vicinal.train.budget import check_same_budget, mixing_kept, plan_budget
+from vicinal.train.callbacks import Callback, Callbacks, RunInfo, StepEvent
+from vicinal.train.checkpoint import (
+    CHECKPOINT_NAME,
+    check_same_data,
+    check_state,
+    loading,
+    save_checkpoint,
+    start_state,
+)
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
-    autocast_dtype, determinism, make_generator, maybe_compile, resolve_device, threads, use_channels_last,
+    autocast_dtype,
+    determinism,
+    maybe_compile,
+    threads,
+    use_channels_last,
 )
 from vicinal.train.progress import EpochMeter, Progress
 from vicinal.train.rundir import (
-    claimed, default_run_dir, read_provenance, rewrite_metrics, write_config, write_results,
+    claimed,
+    default_run_dir,
+    read_provenance,
+    rewrite_metrics,
+    write_config,
+    write_results,
 )
 from vicinal.train.schedules import RunLength, build_optimizer, build_scheduler
 from vicinal.train.signals import StopSignals, TrainingInterrupted
-from vicinal.train.step import StepOutput, build_mixer, manifold_layers, vicinal_step
+from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 
 
 @dataclass
@@ -66,16 +83,17 @@ def train(config: TrainConfig, *, resume: bool = False, callbacks: Sequence[Call
     with _run_context(config) as (device, ctx):
         run_dir = Path(dist_.broadcast_object(str(config.out or default_run_dir(config)), ctx))
         with claimed(run_dir, resume=resume, ctx=ctx):
-            return TrainingRun(config, device, ctx, run_dir, resume=resume, callbacks=callbacks).fit()
+            setup = set_up(config, device, ctx, run_dir, resume=resume)
+            return TrainingRun(setup, device, ctx, run_dir, callbacks=callbacks).fit()
 
 
 def resolve(config: TrainConfig) -> tuple[TrainConfig, dict | None]:
     """What a fresh run of ``config`` would train with: the config with its model, augmentation and (with a time
     budget, measured by the probe) length resolved, and the budget's record (None without one). Nothing is
-    trained or written."""
+    trained or written, and no optimizer or mixing object is built."""
     with _run_context(config) as (device, ctx):
-        run = TrainingRun(config, device, ctx, default_run_dir(config), resume=False)  # a folder never made
-        return run.config, run.budget
+        setup = set_up(config, device, ctx, default_run_dir(config), resume=False)  # a folder never made
+        return setup.config, setup.budget
 
 
 @contextlib.contextmanager
@@ -121,17 +139,72 @@ def _distributed(model: nn.Module, ctx: dist_.DistContext, device: torch.device)
     return DDP(model, device_ids=[device.index] if device.type == "cuda" else None), "module."
 
 
-def _continued(config: TrainConfig, dataset, state: dict | None, record: dict) -> TrainConfig:
-    """``config`` naming its data by absolute path; on resume, checked against the checkpoint's data and with the
-    length the run resolved when it started (its time budget is not probed again)."""
+def _continued(config: TrainConfig, dataset, state: dict | None, record: dict, earlier: dict) -> TrainConfig:
+    """``config`` naming its data by absolute path; on resume, checked against the checkpoint's data and, when it
+    asks for a time budget, against the budget the run was fitted to, and with the length the run resolved when it
+    started (its time budget is not probed again)."""
     if state:
         check_same_data(state, record)
     config = config.replace(dataset=absolute_dataset(config.dataset, dataset.source))
     if state and config.time_budget is not None:
+        if not earlier.get("budget"):
+            raise ValueError(f"resume: time_budget={config.time_budget!r} is incompatible with the checkpoint's run, "
+                             f"which had no time budget (expected time_budget=None)")
+        check_same_budget(earlier["budget"], config, where="resume")
         stored = state["config"]
         config = config.replace(time_budget=None, epochs=stored["epochs"],
                                 mixup_off_epochs=stored["mixup_off_epochs"])
     return config
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run is built from, resolved once before it is built: the config as the run trains it (model,
+    augmentation, data path and, with a time budget, length resolved), its data, model and length, what the
+    budget bought, and the checkpoint it continues from (None for a fresh run)."""
+
+    config: TrainConfig
+    requested: dict  # the fields the run resolved, as it was first asked for them
+    data: RunData
+    data_record: dict  # the data set's absolute source and fingerprint
+    model: nn.Module
+    amp: torch.dtype | None  # the autocast dtype (None: float32)
+    length: RunLength
+    budget: dict | None  # vicinal.train.budget.record of the run's time budget
+    state: dict | None
+
+
+def set_up(config: TrainConfig, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
+           resume: bool) -> Setup:
+    """Resolve ``config`` for its data set, the checkpoint in ``run_dir`` (with ``resume``) and its time budget, and
+    build the run's data and model; every check that can refuse the run comes before anything is trained."""
+    dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
+    resolved = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
+    state = start_state(run_dir, resolved, resume=resume, world_size=ctx.world_size)
+    earlier = read_provenance(run_dir) if state else {}
+    record = data_record(dataset)
+    resolved = _continued(resolved, dataset, state, record, earlier)
+    amp = autocast_dtype(resolved.precision, device=device, kind=dataset.kind, model=resolved.model)
+    data = prepare_data(resolved, dataset, device=device, ctx=ctx,
+                        channels_last=use_channels_last(amp, device=device, kind=dataset.kind, model=resolved.model),
+                        corruption_state=state["generators"]["corruption"] if state else None)
+    model = build_run_model(resolved, data, device)
+    manifold_layers(resolved, model)  # refuses a model without mixup_layers before anything runs
+    length, budget = RunLength.of(resolved, steps_per_epoch=len(data.train)), earlier.get("budget")
+    if resolved.time_budget is not None:
+        plan = plan_budget(resolved, data, model, length, device=device, ctx=ctx, amp=amp)
+        resolved, length, budget = plan.applied_to(resolved), plan.length, plan.record
+        _say_mixing_kept(budget, resolved, ctx)
+    requested = earlier["requested"] if "requested" in earlier else _requested(config, resolved)
+    return Setup(resolved, requested, data, record, model, amp, length, budget, state)
+
+
+def _say_mixing_kept(budget: dict, config: TrainConfig, ctx: dist_.DistContext) -> None:
+    """One line on stderr when the budget's cut kept a mixing run's last mixing epoch (see budget.fit_length)."""
+    if mixing_kept(budget) and config.alpha > 0 and ctx.is_main and not config.quiet:
+        print(f"vicinal: time_budget={budget['seconds']:g}: {budget['epochs']} of {budget['ceiling_epochs']} epochs "
+              f"fit; the last {budget['mixup_off_epochs']} without mixing, so that one epoch still mixes",
+              file=sys.stderr)
 
 
 def _compiled(net: nn.Module, config: TrainConfig, device: torch.device, ctx: dist_.DistContext
@@ -146,39 +219,49 @@ def _compiled(net: nn.Module, config: TrainConfig, device: torch.device, ctx: di
 class TrainingRun:
     """One run's parts (data, model, optimizer, schedule, mixing object, generators, progress) and its loop."""
 
-    def __init__(self, config: TrainConfig, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
-                 resume: bool, callbacks: Sequence[Callback] = ()) -> None:
-        self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, tuple(callbacks)
-        dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
-        c = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
-        state = start_state(run_dir, c, resume=resume, world_size=ctx.world_size)
-        self.data_record = data_record(dataset)
-        self.config = c = _continued(c, dataset, state, self.data_record)
-        earlier = read_provenance(run_dir) if state else {}
-        self.amp = autocast_dtype(c.precision, device=device, kind=dataset.kind, model=c.model)
-        self.data = prepare_data(c, dataset, device=device, ctx=ctx,
-                                 channels_last=use_channels_last(self.amp, device=device, kind=dataset.kind,
-                                                                 model=c.model),
-                                 corruption_state=state["generators"]["corruption"] if state else None)
-        self.model = build_run_model(c, self.data, device)
-        manifold_layers(c, self.model)  # refuses a model without mixup_layers before anything runs
-        self.optimizer = build_optimizer(self.model.parameters(), c)
-        self.mixer = build_mixer(c, num_classes=self.data.num_classes,  # the same on every rank: one λ per step
-                                 generator=make_generator(c.seed, "mixing", device=device))
-        self.length = RunLength.of(c, steps_per_epoch=len(self.data.train))
-        self.budget = fit_budget(self) if c.time_budget is not None else earlier.get("budget")
-        # the fields the run resolved, as it was first asked for them
-        self.requested = earlier["requested"] if "requested" in earlier else _requested(config, self.config)
+    def __init__(self, setup: Setup, device: torch.device, ctx: dist_.DistContext, run_dir: Path, *,
+                 callbacks: Sequence[Callback] = ()) -> None:
+        self.device, self.ctx, self.run_dir, self.callbacks = device, ctx, run_dir, Callbacks(callbacks)
+        self.config, self.requested, self.budget = setup.config, setup.requested, setup.budget
+        self.data, self.data_record, self.model, self.amp = setup.data, setup.data_record, setup.model, setup.amp
+        self.length = setup.length
+        self.optimizer = build_optimizer(self.model.parameters(), self.config)
         self.scheduler = build_scheduler(self.optimizer, self.config, self.length)
-        self.noise_gen = make_generator(c.seed, "noise", device=device, rank=ctx.rank)  # differs by rank
+        self.mixer = build_mixer(self.config, num_classes=self.data.num_classes,  # the same on every rank
+                                 generator=make_generator(self.config.seed, "mixing", device=device))
+        self.noise_gen = make_generator(self.config.seed, "noise", device=device, rank=ctx.rank)  # differs by rank
         self.progress = Progress()
-        if state:
-            restore(self, state)
-        self.resumed = self.checkpointed = state is not None  # checkpointed: a checkpoint of this run exists
-        self.net, prefix = _distributed(self.model, ctx, device)
-        self.manifold_layers = manifold_layers(c, self.model, prefix)
-        self.net, self.compiled = _compiled(self.net, c, device, ctx)
+        if setup.state:
+            self.load_state_dict(setup.state)
+        self.resumed = self.checkpointed = setup.state is not None  # checkpointed: a checkpoint of this run exists
+        net, prefix = _distributed(self.model, ctx, device)
+        self.manifold_layers = manifold_layers(self.config, self.model, prefix)
+        self.net, self.compiled = _compiled(net, self.config, device, ctx)
         self.last_eval: dict | None = None
+
+    def state_dict(self) -> dict:
+        """Everything this run needs to continue exactly: weights, optimizer, schedule, progress, generators, and
+        each process's loader, noise and global RNG states (gathered from every rank: every rank must call this),
+        with the record of the data it trains on."""
+        rank_state = _rank_state(self.data.train, self.noise_gen, self.device)
+        return dict(config=self.config.to_dict(), model=self.model.state_dict(),
+                    optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),
+                    world_size=self.ctx.world_size, rank_states=dist_.gather_objects(rank_state, self.ctx),
+                    generators=dict(mixing=self.mixer.generator.get_state(), corruption=self.data.corruption_state),
+                    data=dict(self.data_record), **self.progress.state_dict())
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state_dict()``'s ``state`` (this process's own rank state), first checked against this
+        run's own state_dict (see checkpoint.check_state): a checkpoint that does not fit raises ValueError."""
+        path = self.run_dir / CHECKPOINT_NAME
+        check_state(state, self.state_dict(), optimizer=self.optimizer, length=self.length, path=path)
+        with loading(path):
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            _load_rank_state(state["rank_states"][self.ctx.rank], self.data.train, self.noise_gen, self.device)
+            self.mixer.generator.set_state(state["generators"]["mixing"])
+        self.progress.load_state_dict(state)
 
     def fit(self) -> Result:
         """Train the remaining epochs, evaluate, write the run folder's results and report."""
@@ -198,8 +281,8 @@ class TrainingRun:
         self.net.train()
         meter, stopping = EpochMeter(self.device), False
         for x, y in self.data.train:
-            out = vicinal_step(self.net, self._with_noise(x), y, mixer=self.mixer, autocast_dtype=self.amp,
-                               manifold_layers=self.manifold_layers)
+            out = vicinal_step(self.net, _with_noise(x, c.input_noise, self.noise_gen), y, mixer=self.mixer,
+                               autocast_dtype=self.amp, manifold_layers=self.manifold_layers)
             nonfinite, stopping = dist_.any_rank_each(  # every process acts alike at the same step
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
@@ -211,17 +294,14 @@ class TrainingRun:
                 self.optimizer.step()
                 meter.add(out.loss, out.errors, len(y))
             p.advance()
-            self._notify_step(out)
+            if self.callbacks:
+                self.callbacks.on_step(StepEvent(step=p.step, epoch=p.epoch, loss=out.loss.detach(), lam=out.batch.lam,
+                                                 lr=self.optimizer.param_groups[0]["lr"], index=out.batch.index))
             self.scheduler.step()
             bar.update(1)
             self._between_steps(meter, stopping, stop)
         meter.flush(self.progress, self.ctx)
         return stopping
-
-    def _with_noise(self, x: torch.Tensor) -> torch.Tensor:
-        sigma = self.config.input_noise
-        return x + sigma * torch.randn(x.shape, generator=self.noise_gen, device=x.device, dtype=x.dtype) \
-            if sigma > 0 else x
 
     def _between_steps(self, meter: EpochMeter, stopping: bool, stop: StopSignals) -> None:
         """Inside an epoch: the periodic checkpoint, or on a stop request a checkpoint and TrainingInterrupted.
@@ -236,7 +316,7 @@ class TrainingRun:
             raise TrainingInterrupted(stop.signum, str(self.run_dir))
 
     def _save(self) -> None:
-        state = snapshot(self)  # every rank takes part in gathering the loader states
+        state = self.state_dict()  # every rank takes part in gathering the loader states
         if self.ctx.is_main:
             save_checkpoint(state, self.run_dir / CHECKPOINT_NAME)
         self.checkpointed = True
@@ -251,8 +331,7 @@ class TrainingRun:
             rewrite_metrics(self.run_dir, p.history)
             if not self.config.quiet:
                 tqdm.write(_epoch_line(row, self.length.epochs), file=sys.stderr)
-        for callback in self.callbacks:
-            callback.on_epoch(row)
+        self.callbacks.on_epoch(row)
 
     def _evaluate(self, *, last: bool) -> dict:
         row, self.last_eval = evaluate_run(self.model, self.data, self.config, device=self.device,
@@ -267,18 +346,8 @@ class TrainingRun:
                          autocast=str(self.amp).replace("torch.", "") if self.amp else "fp32",
                          channels_last=self.data.channels_last, compiled=self.compiled, budget=self.budget,
                          num_parameters=sum(p.numel() for p in self.model.parameters()))
-        info = RunInfo(c, self.run_dir, self.model, self.resumed, self.length.epochs, self.length.steps_per_epoch)
-        for callback in self.callbacks:
-            callback.on_start(info)
-
-    def _notify_step(self, out: StepOutput) -> None:
-        if not self.callbacks:
-            return
-        p = self.progress
-        event = StepEvent(step=p.step, epoch=p.epoch, loss=out.loss.detach(), lr=self.optimizer.param_groups[0]["lr"],
-                          lam=out.batch.lam, index=out.batch.index)
-        for callback in self.callbacks:
-            callback.on_step(event)
+        self.callbacks.on_start(RunInfo(c, self.run_dir, self.model, self.resumed, self.length.epochs,
+                                        self.length.steps_per_epoch))
 
     def _finish(self) -> Result:
         p = self.progress
@@ -294,6 +363,29 @@ class TrainingRun:
             write_results(self.run_dir, final, self.model)
             write_run_report(result)
         return result
+
+
+def _rank_state(loader: TensorLoader, noise_gen: torch.Generator, device: torch.device) -> dict:
+    """This process's own part of a run's state: its loader's position, its noise generator and the global
+    generators (dropout masks)."""
+    state = dict(loader=loader.state_dict(), noise=noise_gen.get_state(), torch_rng=torch.get_rng_state())
+    if device.type == "cuda":
+        state["cuda_rng"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _load_rank_state(state: dict, loader: TensorLoader, noise_gen: torch.Generator, device: torch.device) -> None:
+    """Put back what ``_rank_state`` took."""
+    loader.load_state_dict(state["loader"])
+    noise_gen.set_state(state["noise"])
+    torch.set_rng_state(state["torch_rng"])
+    if "cuda_rng" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+
+
+def _with_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """``x`` plus Gaussian noise of std ``sigma`` drawn from ``generator`` (``x`` itself when sigma is 0)."""
+    return x + sigma * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) if sigma > 0 else x
 
 
 def _requested(requested: TrainConfig, resolved: TrainConfig) -> dict:

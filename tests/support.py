@@ -1,4 +1,4 @@
-"""Shared tiny configurations for the trainer's tests (a few seconds each on one CPU thread)."""
+"""Helpers the tests share (not tests): tiny trainer configurations, the CLI in-process, crash and step hooks."""
 
 from __future__ import annotations
 
@@ -97,8 +97,3 @@ def assert_same_weights(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), f"{k} differs"
-
-
-def test_support_configs_are_valid(tmp_path):
-    assert tabular_config(tmp_path).model == "mlp"
-    assert image_config(tmp_path).train_subset == 256
