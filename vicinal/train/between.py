@@ -9,12 +9,13 @@ import torch
 from torch import Tensor, nn
 
 from vicinal.core._checks import check_choice
+from vicinal.core.generators import make_generator
 from vicinal.data import Dataset, load_dataset
 from vicinal.eval.between import LAMBDAS, BetweenTable, Target, between_examples
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import prepare_data, resolve_for_data
 from vicinal.train.distributed import DistContext
-from vicinal.train.hardware import autocast_dtype, make_generator
+from vicinal.train.hardware import autocast_dtype
 
 SPLITS = ("train", "test")
 

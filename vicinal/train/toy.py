@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from vicinal.core import mixup, soft_cross_entropy
 from vicinal.core._checks import check_alpha, check_fraction, check_positive_int
+from vicinal.core.generators import make_generator
 from vicinal.eval.plots import _figure, _save
-from vicinal.train.hardware import make_generator
 
 MARGIN = 0.5  # how far the heat map reaches beyond the training points, in the data's units
 
