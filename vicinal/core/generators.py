@@ -5,12 +5,16 @@ from __future__ import annotations
 import torch
 from torch.utils.data import get_worker_info
 
+from ._checks import invalid, is_integer
+
 
 def own_generator(*, seed: int | None, generator: torch.Generator | None) -> torch.Generator:
     """`generator` itself, else a new one seeded with `seed`, else a new one seeded from the OS.
 
-    Never the global RNG. Giving both is a ValueError.
+    Never the global RNG. Giving both, or a seed torch cannot take, is a ValueError.
     """
+    if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
+        raise invalid("seed", seed, "None or an integer in [-2**63, 2**64)")
     if seed is not None and generator is not None:
         raise ValueError(f"seed={seed!r} is invalid: expected None when a generator is given (give one of the two)")
     if generator is not None:
@@ -21,7 +25,7 @@ def own_generator(*, seed: int | None, generator: torch.Generator | None) -> tor
     if seed is None:
         fresh.seed()
     else:
-        fresh.manual_seed(seed)
+        fresh.manual_seed(int(seed))
     return fresh
 
 
