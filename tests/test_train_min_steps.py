@@ -16,6 +16,7 @@ from vicinal.train.config import PRESETS, check_resumable
 from vicinal.train.data import data_note, resolve_for_data, training_points
 from vicinal.train.schedules import reach_min_steps
 
+
 def vectors(rows: int, features: int = 40, classes: int = 10, seed: int = 0) -> Dataset:
     """A small standardized data set of float vectors, as a user's own file gives one."""
     x, y = make_classification(n_samples=rows + 200, n_features=features, n_informative=features // 2,

@@ -61,7 +61,8 @@ def reach_min_steps(config: TrainConfig, *, steps_per_epoch: int) -> TrainConfig
 
     What is counted in epochs keeps its share of the run: the epochs without mixing (rounded half up, as a
     budget's cut rounds them), the step schedule's milestones (with schedule "step") and ``eval_every`` (so the
-    test set is evaluated about as often as before) are scaled by the same factor. Unchanged when the epochs already reach it.
+    test set is evaluated about as often as before) are scaled by the same factor. Unchanged when the epochs
+    already reach it.
     """
     if steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: expected at least 1")
