@@ -30,7 +30,8 @@ KINDS = {  # name: (arrays, the model "auto" resolves to, one example's shape)
 FAST = ["--quiet", "--threads", "1", "--batch-size", "32"]  # 8 steps an epoch
 
 
-@pytest.mark.parametrize("preset, extra", [("smoke", []), ("quick", ["--epochs", "1", "--eval-every", "1"])])
+@pytest.mark.parametrize("preset, extra", [("smoke", []),
+                                           ("quick", ["--epochs", "1", "--eval-every", "1", "--min-steps", "0"])])
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_users_npz_of_each_kind_compares_with_a_fitting_model_and_no_unasked_augmentation(
         capsys, tmp_path, kind, preset, extra):

@@ -170,3 +170,21 @@ def test_dataloader_workers_draw_differently():
     loader = DataLoader(dataset, batch_size=4, num_workers=2, collate_fn=lambda s: mix(*default_collate(s)))
     first, second = [labels for _, labels in loader]
     assert not torch.equal(first, second)
+
+
+@pytest.mark.parametrize("transform", [MixUp, CutMix])
+def test_bad_label_values_class_counts_and_seeds_raise_value_errors(transform):
+    images, _ = batch()
+    rows = torch.full((B, CLASSES), 0.5)  # rows summing to 2.5: not probabilities
+    with pytest.raises(ValueError, match=r"y\[0\].sum\(\)=2.5"):
+        transform(seed=0)(images, rows)
+    negative = torch.eye(CLASSES)[batch()[1]]
+    negative[2, 0] = -1.0
+    with pytest.raises(ValueError, match=r"labels\[2\]"):
+        transform(num_classes=CLASSES, seed=0)(images, negative)
+    with pytest.raises(ValueError, match=r"labels\[0\]"):
+        transform(num_classes=CLASSES, seed=0)(images, torch.full((B, CLASSES), float("nan")))
+    with pytest.raises(ValueError, match="num_classes=1000000000"):
+        transform(num_classes=10**9)
+    with pytest.raises(ValueError, match="seed='a'"):
+        transform(seed="a")

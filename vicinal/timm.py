@@ -8,10 +8,13 @@ As in timm, row i of a batch of B is mixed with row B−1−i; `mode` says which
 ("batch": all, "pair": i and B−1−i, "elem": none; "half", for `FastCollateMixup`: per element, and
 only the first half of the batch is returned, each sample used once). Per mixed unit a coin with
 probability `prob` says whether to mix; with both α > 0 a coin with `switch_prob` picks CutMix over
-mixup; λ ~ Beta(α, α) of the chosen method; CutMix pastes a box of area (1−λ)·H·W at a uniform centre
-(or, with `cutmix_minmax`, of sides uniform in [min, max) of the image's) and, with `correct_lam`,
-λ becomes the share of the image kept. Targets are one-hot rows smoothed to (1 − ε)·one-hot + ε/C,
-mixed with the same λ. `mixup_enabled = False` turns mixing off (e.g. for timm's `mixup_off_epoch`).
+mixup; λ ~ Beta(α, α) of the chosen method; CutMix pastes a box of sides ⌊H·√(1−λ)⌋ × ⌊W·√(1−λ)⌋ around
+a uniform pixel centre, clipped to the image, as timm's `rand_bbox` (or, with `cutmix_minmax`, of sides
+uniform in [int(size·min), int(size·max)) at a uniform position inside the image) and, with
+`correct_lam`, λ becomes the share of the image kept. Targets are one-hot rows smoothed to (1 − ε)·one-hot + ε/C,
+mixed with the same λ. `mixup_enabled = False` turns mixing off (e.g. for timm's `mixup_off_epoch`);
+with timm imported, `FastCollateMixup` is also an instance of timm's class, so timm's `PrefetchLoader`
+switches it off too.
 
 Differences that are on purpose:
 - odd batches are accepted (the middle row is paired with itself; timm asserts an even batch);
@@ -23,26 +26,39 @@ Differences that are on purpose:
 - `Mixup` also takes integer (uint8) images, mixed as `FastCollateMixup` does (rounded), soft (B, C)
   targets, and any image rank (B, ..., H, W);
 - `sample_params` and `params=` expose the draws, to replay or inspect them;
-- bad arguments raise ValueError, not AssertionError.
+- bad arguments and samples raise ValueError (timm: AssertionError, RuntimeError or KeyError);
+  `num_classes` is at most `vicinal.data.MAX_CLASSES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import importlib
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import torch
 
-from .core._checks import check_alpha, check_batch, check_choice, check_fraction, check_positive_int, is_real
+from .core._checks import check_alpha, check_batch, check_choice, check_fraction, check_positive_int, invalid, is_real
 from .core.cutmix import _box_mask, sample_boxes
 from .core.generators import own_generator, reseed_in_worker
 from .core.mix import _mix_rows
 from .core.sampling import _draw_lambda
 from .core.targets import to_soft_targets
+from .data.dataset import MAX_CLASSES
 
 TimmMode = Literal["batch", "pair", "elem", "half"]
 TIMM_MODES: tuple[str, ...] = get_args(TimmMode)
+
+
+def check_num_classes(value: int) -> int:
+    """A class count the soft targets can be built for: 1 <= C <= `vicinal.data.MAX_CLASSES`, as the data loaders."""
+    value = check_positive_int("num_classes", value)
+    if value > MAX_CLASSES:
+        raise invalid("num_classes", value, f"at most {MAX_CLASSES} (vicinal.data.MAX_CLASSES), the data loaders' cap")
+    return value
 
 
 @dataclass(frozen=True)
@@ -103,7 +119,7 @@ class Mixup:
         self.mode = check_choice("mode", mode, TIMM_MODES)
         self.correct_lam = bool(correct_lam)
         self.label_smoothing = check_fraction("label_smoothing", label_smoothing, closed=False)
-        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.num_classes = check_num_classes(num_classes)
         self.mixup_enabled = True
         self.generator = own_generator(seed=seed, generator=generator)
         self._worker_id: int | None = None
@@ -259,23 +275,83 @@ class FastCollateMixup(Mixup):
     `mixer(samples)` with samples (image, label): image a uint8 array or tensor (C, H, W), label an
     int. Returns (uint8 images (B, C, H, W), soft targets (B, C) float32); in "half" mode only the
     first ⌈B/2⌉ rows. Mixed pixels are computed in float32 and rounded half to even, as timm does.
+
+    When timm's `timm.data.mixup` is imported (timm's `create_loader` and `PrefetchLoader` import it), the
+    mixer is made as a subclass of timm's `FastCollateMixup` too, so timm's `PrefetchLoader.mixup_enabled`
+    (`--mixup-off-epoch` in timm's train.py) reaches it. timm is never imported here: without it the
+    mixer is this class alone and works the same.
     """
 
     collates = True
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> FastCollateMixup:
+        timm_class = _timm_fast_collate()
+        if cls is FastCollateMixup and timm_class is not None:
+            cls = _with_timm_base(timm_class)
+        return super().__new__(cls)
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled by its state: the class timm's base gives it is rebuilt where it is unpickled."""
+        return _restore_fast_collate, (dict(self.__dict__),)
+
     def __call__(
         self, batch: Sequence[tuple[Any, Any]], _: Any = None, *, params: MixParams | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if not isinstance(batch, Sequence) or len(batch) == 0:
-            raise ValueError(f"batch={type(batch).__name__} is invalid: expected a non-empty list of (image, label)")
+        images, target = _collate_samples(batch)
         self._worker_id = reseed_in_worker(self.generator, self._worker_id)
-        images = torch.stack([torch.as_tensor(sample[0]) for sample in batch])
-        if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(
-                f"images of shape {tuple(images.shape[1:])} and dtype {images.dtype} are invalid: "
-                "expected uint8 (C, H, W)"
-            )
-        target = torch.tensor([int(sample[1]) for sample in batch], dtype=torch.int64)
         if params is None:
             params = self.sample_params(len(batch), tuple(images.shape[-2:]))
         return self._apply(images, target, params)
+
+
+def _collate_samples(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples (image, label) as uint8 images (B, C, H, W) and int64 labels (B,), or a ValueError."""
+    if not isinstance(batch, Sequence) or isinstance(batch, str) or len(batch) == 0:
+        raise invalid("batch", type(batch).__name__, "a non-empty list of (image, label) samples")
+    images, labels = [], []
+    for i, sample in enumerate(batch):
+        if isinstance(sample, (Mapping, str)) or not isinstance(sample, Sequence) or len(sample) < 2:
+            raise invalid(f"batch[{i}]", type(sample).__name__, "an (image, label) sample as timm's datasets give")
+        image, label = _as_tensor(sample[0]), _as_tensor(sample[1])
+        if image is None or image.dtype != torch.uint8 or image.ndim != 3:
+            got = type(sample[0]).__name__ if image is None else f"{tuple(image.shape)} {image.dtype}"
+            raise invalid(f"batch[{i}][0]", got, "a uint8 image (C, H, W)")
+        if images and image.shape != images[0].shape:
+            raise invalid(f"batch[{i}][0].shape", tuple(image.shape), f"{tuple(images[0].shape)}, as batch[0]'s")
+        if label is None or label.numel() != 1 or label.is_floating_point() or label.dtype == torch.bool:
+            raise invalid(f"batch[{i}][1]", sample[1], "an integer class label")
+        images.append(image)
+        labels.append(label.reshape(()).long())
+    return torch.stack(images), torch.stack(labels)
+
+
+def _as_tensor(value: Any) -> torch.Tensor | None:
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _timm_fast_collate() -> type | None:
+    """timm's `FastCollateMixup` class if `timm.data.mixup` is imported (or `timm` is and it imports), else None."""
+    module = sys.modules.get("timm.data.mixup")
+    if module is None and "timm" in sys.modules:
+        try:
+            module = importlib.import_module("timm.data.mixup")
+        except Exception:  # a timm that does not import (e.g. its torchvision missing) is as no timm
+            return None
+    found = getattr(module, "FastCollateMixup", None)
+    return found if isinstance(found, type) else None
+
+
+@functools.cache
+def _with_timm_base(timm_class: type) -> type:
+    """`FastCollateMixup` with timm's class as a further base: vicinal's methods come first; timm's checks pass."""
+    namespace = {"__module__": __name__, "__doc__": FastCollateMixup.__doc__}
+    return type("FastCollateMixup", (FastCollateMixup, timm_class), namespace)
+
+
+def _restore_fast_collate(state: dict[str, Any]) -> FastCollateMixup:
+    mixer = FastCollateMixup.__new__(FastCollateMixup)
+    mixer.__dict__.update(state)
+    return mixer

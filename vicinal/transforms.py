@@ -11,7 +11,10 @@ Change the import and keep the rest of a torchvision-v2 script::
 
 As torchvision's, they take a batch after collation: `t(images, labels)`, `t((images, labels))` or a
 dict, and return the same structure with the images mixed and the labels turned into mixed soft labels
-(B, num_classes), float; every other item passes through untouched. Row i is mixed with row i − 1 (the
+(B, num_classes), float; every other item passes through untouched. Labels (B,) are class indices
+(`num_classes` needed); labels (B, num_classes) are mixed as given, as torchvision's: any rows of
+finite values >= 0 (multi-hot too) when `num_classes` is given, rows of probabilities (summing to 1)
+when it is None; floating labels keep their dtype, integer ones become float32. Row i is mixed with row i − 1 (the
 batch must be shuffled). `labels_getter="default"` takes the second item of a tuple or list, or the
 "labels" (else the first "label"-like) key of a dict (or of a dict second item); a callable receives
 the same input as the transform. The images are the first tensor that is not the labels.
@@ -19,11 +22,13 @@ the same input as the transform. The images are the first tensor that is not the
 Differences that are on purpose:
 - every draw comes from the transform's own `torch.Generator` (`seed=` or `generator=`), never the
   global RNG; in DataLoader worker processes it is reseeded once per worker;
-- CutMix draws its box as `vicinal.cutmix` does (area (1−λ)·H·W at a uniform centre, clipped; the
-  labels mixed with the kept share, as torchvision's);
+- CutMix draws its box as `vicinal.cutmix` does: sides ⌊H·√(1−λ)⌋ × ⌊W·√(1−λ)⌋ around a uniform pixel
+  centre, clipped (timm's geometry; torchvision's sides are even, 2·⌊side/2⌋); the labels are mixed with
+  the kept share, as torchvision's;
 - `alpha=0` leaves the images as they are (λ = 1), where torchvision's Beta distribution refuses it;
-- images (B, C, H, W), or with more dimensions before H, W (videos (B, T, C, H, W)); 2-D labels given with
-  num_classes become float32;
+- images (B, C, H, W), or with more dimensions before H, W (videos (B, T, C, H, W));
+- with `num_classes=None`, 2-D labels must be rows of probabilities (torchvision mixes any rows);
+  `num_classes` is at most `vicinal.data.MAX_CLASSES`; negative or non-finite labels are refused;
 - errors are ValueErrors in vicinal's wording; MixUp of integer images is refused at once (convert
   them to float first, e.g. `v2.ToDtype(torch.float32, scale=True)`).
 """
@@ -36,11 +41,13 @@ from typing import Any, Literal
 import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
-from .core._checks import check_alpha, check_positive_int
+from .core._checks import check_alpha, invalid
 from .core.batch import MixedBatch
 from .core.cutmix import cutmix
 from .core.generators import own_generator, reseed_in_worker
 from .core.mixup import mixup
+from .core.targets import _check_probability_rows
+from .timm import check_num_classes
 
 LabelsGetter = Literal["default"] | Callable[[Any], Any] | None
 
@@ -79,7 +86,7 @@ class _BatchTransform:
         generator: torch.Generator | None = None,
     ) -> None:
         self.alpha = check_alpha(alpha)
-        self.num_classes = None if num_classes is None else check_positive_int("num_classes", num_classes)
+        self.num_classes = None if num_classes is None else check_num_classes(num_classes)
         if labels_getter == "default":
             self._labels_getter = find_labels
         elif labels_getter is None or callable(labels_getter):
@@ -112,6 +119,8 @@ class _BatchTransform:
             )
         if labels.ndim == 2 and not labels.is_floating_point():
             labels = labels.float()
+        if labels.ndim == 2:
+            _check_label_rows(labels, probabilities=self.num_classes is None)
         self._worker_id = reseed_in_worker(self.generator, self._worker_id)
         batch = self._mix(images, labels)
         leaves[at_images], leaves[at_labels] = batch.inputs, batch.targets
@@ -125,6 +134,8 @@ class _BatchTransform:
             )
         if labels.ndim == 1 and self.num_classes is None:
             raise ValueError("num_classes=None is invalid for class-index labels (B,): expected the number of classes")
+        if labels.ndim == 2 and (labels.dtype == torch.bool or labels.is_complex()):
+            raise invalid("labels.dtype", labels.dtype, "integer or floating labels (B, num_classes)")
         if labels.ndim == 2 and self.num_classes is not None and labels.shape[1] != self.num_classes:
             raise ValueError(
                 f"labels of shape {tuple(labels.shape)} are invalid for num_classes={self.num_classes}: "
@@ -135,6 +146,17 @@ class _BatchTransform:
         return f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes})"
 
 
+def _check_label_rows(labels: torch.Tensor, *, probabilities: bool) -> None:
+    """Floating labels (B, C): rows of probabilities, or (with num_classes given) any finite values >= 0."""
+    if probabilities:
+        _check_probability_rows(labels)
+        return
+    bad = ~(torch.isfinite(labels) & (labels >= 0)).all(dim=1)
+    if bool(bad.any()):
+        i = int(bad.nonzero()[0])
+        raise invalid(f"labels[{i}]", labels[i].tolist(), "finite values >= 0 (scores, multi-hot or probabilities)")
+
+
 class MixUp(_BatchTransform):
     """torchvision's `MixUp(*, alpha=1.0, num_classes=None, labels_getter="default")`, drawing from its own generator.
 
@@ -142,8 +164,8 @@ class MixUp(_BatchTransform):
     """
 
     def _mix(self, images: torch.Tensor, labels: torch.Tensor) -> MixedBatch:
-        return mixup(images, labels, alpha=self.alpha, num_classes=self.num_classes, pairing="roll",
-                     generator=self.generator)
+        return mixup(images, labels, alpha=self.alpha, num_classes=_classes_for(labels, self.num_classes),
+                     pairing="roll", generator=self.generator)
 
 
 class CutMix(_BatchTransform):
@@ -153,5 +175,10 @@ class CutMix(_BatchTransform):
     """
 
     def _mix(self, images: torch.Tensor, labels: torch.Tensor) -> MixedBatch:
-        return cutmix(images, labels, alpha=self.alpha, num_classes=self.num_classes, pairing="roll",
-                      generator=self.generator)
+        return cutmix(images, labels, alpha=self.alpha, num_classes=_classes_for(labels, self.num_classes),
+                      pairing="roll", generator=self.generator)
+
+
+def _classes_for(labels: torch.Tensor, num_classes: int | None) -> int | None:
+    """The core's num_classes: for checked (B, C) labels None, so the core mixes them as given, in their dtype."""
+    return None if labels.ndim == 2 else num_classes

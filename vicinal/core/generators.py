@@ -12,16 +12,16 @@ from ._checks import invalid, is_integer
 def own_generator(*, seed: int | None = None, generator: torch.Generator | None = None) -> torch.Generator:
     """`generator` itself, else a new one seeded with `seed`, else a new one seeded from the OS.
 
-    Never the global RNG. Giving both is a ValueError; so is a seed outside [-2**63, 2**64).
+    Never the global RNG. Giving both, or a seed torch cannot take, is a ValueError.
     """
+    if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
+        raise invalid("seed", seed, "None or an integer in [-2**63, 2**64)")
     if seed is not None and generator is not None:
         raise invalid("seed", seed, "None when a generator is given (give either seed or generator)")
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise invalid("generator", generator, "a torch.Generator or None")
         return generator
-    if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
-        raise invalid("seed", seed, "an integer in [-2**63, 2**64)")
     fresh = torch.Generator()
     if seed is None:
         fresh.seed()

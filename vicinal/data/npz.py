@@ -27,6 +27,7 @@ ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 KIND_ARRAY = "kind"  # optional 0-d string array naming the kind of x ("image", "sequence" or "tabular")
 NUMERIC = "biuf"  # numpy dtype kinds accepted for inputs: bool, signed and unsigned integers, floats
 RANKS = {"image": (3, 4), "sequence": (2, 3), "tabular": (2,)}  # dimensions of x (with N) each kind takes
+SEQUENCE_HINT_COLUMNS = 32  # unmarked (N, F) inputs with at least this many columns may be sequences: say how read
 
 
 def _member(archive: zipfile.ZipFile, name: str) -> str | None:
@@ -103,6 +104,27 @@ def _input_kind(path: Path, x: ArrayHeader, x_test: ArrayHeader, declared: str |
         raise file_error(path, f"x_train is {x.dtype} and x_test {x_test.dtype}: images are uint8 in both splits or "
                                f"in neither")
     return kind
+
+
+def reading_note(path: str | os.PathLike) -> str | None:
+    """One sentence when the file's unmarked `x_train` (N, F) has many columns (`SEQUENCE_HINT_COLUMNS`): it is
+    read as vectors, and how to have it read as sequences. None otherwise, or when the file cannot be read (its
+    loading says why). Reads the headers only."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _member(archive, "x_train")
+            if member is None or _member(archive, KIND_ARRAY) is not None:
+                return None
+            with archive.open(member) as handle:
+                shape = _read_header(handle).shape
+    except Exception:  # noqa: BLE001 - a note is best effort; load_npz names every fault of the file
+        return None
+    if len(shape) != 2 or shape[1] < SEQUENCE_HINT_COLUMNS:
+        return None
+    return (f"{path.name}: x_train {shape} was read as vectors of {shape[1]} features (the MLP); if each row is a "
+            f"sequence (a signal, a time series), save it with kind=\"sequence\" (np.savez(..., kind=\"sequence\")) "
+            f"to read it as (N, 1, {shape[1]}) and train the 1-D CNN")
 
 
 def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:

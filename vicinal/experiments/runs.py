@@ -21,6 +21,9 @@ from .framework import Context
 # do not change what a run computes.
 _NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "checkpoint_every", "max_nonfinite_skips",
                              "tensorboard"})
+# Fields added to TrainConfig after runs were stored, left out of the digest at the value that computes what those
+# runs did, so their folders keep their names.
+_DIGEST_SINCE = {"min_steps": 0}
 # The metrics results.json keeps of each evaluated epoch of a run (every epoch is in the run folder's metrics.jsonl).
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr",
                 "corrupted_fit", "clean_train_error")
@@ -78,14 +81,16 @@ class RunRecord:
 def digest(config: TrainConfig) -> str:
     """A short hash of the setting ``config`` trains (what it computes, but for its seed): the runs of one setting
     share it, and a run is its setting's digest and its seed."""
-    return sha256({k: v for k, v in sorted(config.to_dict().items()) if k not in _NOT_IN_DIGEST})[:10]
+    return sha256({k: v for k, v in sorted(config.to_dict().items())
+                   if k not in _NOT_IN_DIGEST and _DIGEST_SINCE.get(k, object()) != v})[:10]
 
 
 def plan(ctx: Context, key: str, seed: int, overrides: Mapping[str, Any]) -> PlannedRun:
     """The run of setting ``key`` with ``seed``: the trainer preset of the context plus ``overrides``, in the folder
     ``<ctx.runs>/<key>-<digest>/seed<seed>`` (so any experiment planning the same run finds it there).
     ValueError when the trainer refuses the config."""
-    config = config_from_preset(ctx.preset, **{**overrides, "seed": seed, "quiet": True,
+    # min_steps 0 unless asked: an experiment pins its runs' lengths in epochs
+    config = config_from_preset(ctx.preset, **{"min_steps": 0, **overrides, "seed": seed, "quiet": True,
                                                "device": ctx.device or "auto", "data_dir": ctx.data_dir,
                                                "tensorboard": ctx.tensorboard})
     return PlannedRun(key, seed, config.replace(out=str(ctx.runs / f"{key}-{digest(config)}" / f"seed{seed}")))

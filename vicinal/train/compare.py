@@ -66,7 +66,8 @@ def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) ->
         budget = {**resolve(probed)[1], "comparison_seconds": seconds, "runs": len(configs)}
         if process_rank() == 0:
             write_json(path, budget)
-    return [c.replace(time_budget=None, epochs=budget["epochs"], mixup_off_epochs=budget["mixup_off_epochs"])
+    return [c.replace(time_budget=None, epochs=budget["epochs"], mixup_off_epochs=budget["mixup_off_epochs"],
+                      min_steps=0)  # the budget's length includes min_steps' (and may cut it)
             for c in configs], budget
 
 

@@ -4,15 +4,18 @@ labels and the in-memory loaders (train shard, test, train-eval)."""
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import torch
 
 from vicinal.core.generators import derive_seed, make_generator
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
+from vicinal.data.npz import reading_note
 from vicinal.train.config import TrainConfig, auto_width
 from vicinal.train.digest import content_digest
 from vicinal.train.distributed import DistContext
+from vicinal.train.schedules import reach_min_steps
 
 EVAL_BATCH = 1024  # images per evaluation batch
 
@@ -42,8 +45,9 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     ``model="auto"`` becomes ``default_model`` of one example's shape (mlp, cnn1d or fastcnn), "auto<W>" its
     convolutional ones at width W (cnn1d<W>, fastcnn<W>; the mlp stays as it is);
     ``augment_crop`` / ``augment_flip`` None become the data set's label-preserving default (none on a user's
-    files). Raises ValueError naming the field when the model does not take the data's examples (both shapes
-    named) or the augmentation, test-time augmentation or attack does not fit them.
+    files); ``min_steps`` raises the epochs to reach it on this data (``reach_min_steps``). Raises ValueError
+    naming the field when the model does not take the data's examples (both shapes named) or the augmentation,
+    test-time augmentation or attack does not fit them.
     """
     from vicinal.models import check_fits, default_model
 
@@ -67,7 +71,23 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
         raise ValueError(f"augment_crop={crop!r} is invalid for images of shape {shape}: expected at most "
                          f"{min(shape[1:]) // 2} (half the smaller side)") from None
     check_fits(model, shape, num_classes=dataset.num_classes, dropout=config.dropout)
-    return config.replace(model=model, augment_crop=augment.crop_padding, augment_flip=augment.flip)
+    resolved = config.replace(model=model, augment_crop=augment.crop_padding, augment_flip=augment.flip)
+    steps_per_epoch = training_points(config, dataset) // config.batch_size  # the training loader's (drop_last)
+    return reach_min_steps(resolved, steps_per_epoch=steps_per_epoch) if steps_per_epoch else resolved
+
+
+def training_points(config: TrainConfig, dataset: Dataset) -> int:
+    """How many training points ``config`` trains on: its ``train_subset`` of ``dataset``, else all."""
+    available = len(dataset.y_train)
+    return available if config.train_subset is None else min(config.train_subset, available)
+
+
+def data_note(config: TrainConfig) -> str | None:
+    """How ``config``'s data was read, when that may not be what the user meant (an unmarked npz of many columns
+    read as vectors: ``vicinal.data.npz.reading_note``); None otherwise."""
+    if not config.dataset.startswith("npz:"):
+        return None
+    return reading_note(config.dataset[4:])
 
 
 def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str):
@@ -126,6 +146,9 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
     ``channels_last``: the loaders yield batches in channels_last memory format.
     """
     c, ds = config, dataset
+    note = data_note(c)
+    if note and ctx.is_main and not c.quiet:
+        print(f"vicinal: {note}", file=sys.stderr)
     x_train, y_train = _subset(ds.x_train, ds.y_train, c.train_subset, seed=c.seed, stream="train_subset")
     x_test, y_test = _subset(ds.x_test, ds.y_test, c.test_subset, seed=c.seed, stream="test_subset")
     if c.batch_size % ctx.world_size:

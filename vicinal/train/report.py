@@ -11,6 +11,7 @@ from vicinal.eval.between import between_markdown, between_plot, mean_over
 from vicinal.eval.report import mean
 from vicinal.eval.stats import format_p
 from vicinal.train.budget import describe_budget
+from vicinal.train.data import data_note
 from vicinal.train.rundir import REPORT_NAME
 
 CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "
@@ -37,7 +38,7 @@ def write_run_report(result) -> Path:
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
     budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *budget,
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *_data_lines(c), *budget,
              markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
                             [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
                               f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
@@ -92,7 +93,7 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
                    for label, ms in groups.items() if ms[0].last_eval is not None}
     lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
              f"{recipe(first)}; {_points(runs[0].final)}the same budget for every α; mean ± std over seeds.", "",
-             *([_compare_budget(budget), ""] if budget else []),
+             *_data_lines(first), *([_compare_budget(budget), ""] if budget else []),
              markdown_table(headers, rows), "", *(_paired_section(groups, metrics)),
              *(_between_section(root, between) if between else []),
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
@@ -207,6 +208,12 @@ def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: i
     few = " (fewer than 3 seeds: no test)" if verdict == "indicative" else ""
     return (f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}, {ahead}): no clear "
             f"difference at {n} seeds{few}.")
+
+
+def _data_lines(config) -> list[str]:
+    """How the data was read, when that may not be what was meant (see vicinal.train.data.data_note), as a paragraph."""
+    note = data_note(config)
+    return [f"Data: {note}.", ""] if note else []
 
 
 def _compare_budget(budget: dict) -> str:

@@ -55,6 +55,29 @@ class RunLength:
         return epochs_done % self.eval_every == 0 or epochs_done == self.epochs
 
 
+def reach_min_steps(config: TrainConfig, *, steps_per_epoch: int) -> TrainConfig:
+    """``config`` with its epochs raised until epochs × ``steps_per_epoch`` reach ``config.min_steps``, resolved:
+    ``min_steps`` becomes 0, so a later cut (a time budget's) stays cut.
+
+    What is counted in epochs keeps its share of the run: the epochs without mixing (rounded half up, as a
+    budget's cut rounds them), the step schedule's milestones (with schedule "step") and ``eval_every`` (so the
+    test set is evaluated about as often as before) are scaled by the same factor. Unchanged when the epochs
+    already reach it.
+    """
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch={steps_per_epoch} is invalid: expected at least 1")
+    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    if epochs == config.epochs:
+        return config.replace(min_steps=0)
+    scale = epochs / config.epochs
+    return config.replace(
+        min_steps=0, epochs=epochs,
+        mixup_off_epochs=(2 * config.mixup_off_epochs * epochs + config.epochs) // (2 * config.epochs),
+        milestones=tuple(math.floor(m * scale + 0.5) for m in config.milestones) if config.schedule == "step"
+        else config.milestones,
+        eval_every=max(1, math.floor(config.eval_every * scale + 0.5)))
+
+
 def min_epochs(config: TrainConfig, *, steps_per_epoch: int) -> int:
     """The fewest epochs ``config``'s schedule accepts (a one-cycle warm-up needs more than one step; see
     build_scheduler): the shortest cut a time budget may make."""
