@@ -34,7 +34,8 @@ class Mixup:
     mode: "mixup" or "cutmix"; with `switch_prob` p the other one is used instead on a share p of
     the batches (CutMix with `cutmix_alpha`, default `alpha`). The other modes are the core functions of the
     same name (`switch_prob` must be 0): "resizemix" (`scale`; α only switches it on), "fmix" (`decay_power`,
-    the mask over the last `mask_dims` dims), "c_mixup" (`bandwidth`; regression targets, pairing by the kernel)
+    the mask over the last `mask_dims` dims; None: those after
+    the channel dim, at least one), "c_mixup" (`bandwidth`; regression targets, pairing by the kernel)
     and "regmixup" (`.inputs` holds 2B rows, the clean batch then its mixup copy). `prob`: the share of batches
     mixed at all. `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
     A batch left unmixed still gets soft targets (λ = 1, index = identity) so one loss serves all,
@@ -64,7 +65,7 @@ class Mixup:
         knn_k: int = 200,
         scale: tuple[float, float] = (0.1, 0.8),
         decay_power: float = 3.0,
-        mask_dims: int = 2,
+        mask_dims: int | None = 2,
         bandwidth: float = 1.0,
         enabled: bool = True,
         seed: int | None = None,
@@ -85,9 +86,9 @@ class Mixup:
             raise invalid("switch_prob", switch_prob, f"0 for mode={mode!r} (it switches between mixup and cutmix)")
         self._scale, self._decay_power = check_scale(scale), check_decay_power(decay_power)
         self._bandwidth = check_bandwidth(bandwidth)
-        if not (is_integer(mask_dims) and 1 <= mask_dims <= 3):
-            raise invalid("mask_dims", mask_dims, "1, 2 or 3 (the last dims of x that an FMix mask covers)")
-        self._mask_dims = int(mask_dims)
+        if mask_dims is not None and not (is_integer(mask_dims) and 1 <= mask_dims <= 3):
+            raise invalid("mask_dims", mask_dims, "1, 2 or 3 (the last dims of x that an FMix mask covers) or None")
+        self._mask_dims = None if mask_dims is None else int(mask_dims)
         if mode == "c_mixup" and (num_classes is not None or label_smoothing or pairing != "permutation"):
             raise invalid("mode", mode, "num_classes=None, label_smoothing=0 and pairing='permutation' with it "
                           "(C-Mixup mixes regression targets, with partners drawn by the label kernel)")
@@ -132,11 +133,15 @@ class Mixup:
         if modes & {"cutmix", "resizemix"}:
             check_image_batch(x)
         if "fmix" in modes:
-            check_fmix_batch(x, self._mask_dims)
+            check_fmix_batch(x, self._fmix_dims(x))
         if not self.enabled or not self._chance(self.prob):
             return self._unmixed(batch)
         mode = self.mode if not self._chance(self.switch_prob) else next(m for m in SWITCH_MODES if m != self.mode)
         return self._mix_batch(mode, batch)
+
+    def _fmix_dims(self, x: torch.Tensor) -> int:
+        """The dims an FMix mask covers: `mask_dims`, or (None) those after the channel dim, at least one."""
+        return self._mask_dims if self._mask_dims is not None else max(1, x.ndim - 2)
 
     def _mix_batch(self, mode: str, batch: Batch) -> MixedBatch:
         """The batch mixed by `mode` with this mixer's options and generator."""
@@ -147,8 +152,8 @@ class Mixup:
             return _resizemix(batch, options, scale=self._scale, interpolation="bilinear", generator=gen,
                               inplace=False, out=None)
         if mode == "fmix":
-            return _fmix(batch, options, decay_power=self._decay_power, dims=self._mask_dims, generator=gen,
-                         inplace=False, out=None)
+            return _fmix(batch, options, decay_power=self._decay_power, dims=self._fmix_dims(batch.x),
+                         generator=gen, inplace=False, out=None)
         if mode == "c_mixup":
             return _c_mixup(batch.x, batch.y, alpha=self.alpha, bandwidth=self._bandwidth, per_sample=self.per_sample,
                             generator=gen, inplace=False, out=None)

@@ -199,7 +199,7 @@ class TrainingRun:
         meter, stopping = EpochMeter(self.device), False
         for x, y in self.data.train:
             out = vicinal_step(self.net, self._with_noise(x), y, mixer=self.mixer, autocast_dtype=self.amp,
-                               manifold_layers=self.manifold_layers)
+                               manifold_layers=self.manifold_layers, regmixup_eta=c.regmixup_eta)
             nonfinite, stopping = dist_.any_rank_each(  # every process acts alike at the same step
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
