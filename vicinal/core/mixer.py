@@ -33,11 +33,10 @@ class Mixup:
 
     mode: "mixup" or "cutmix"; with `switch_prob` p the other one is used instead on a share p of
     the batches (CutMix with `cutmix_alpha`, default `alpha`). The other modes are the core functions of the
-    same name (`switch_prob` must be 0): "resizemix" (`scale`; α only switches it on), "fmix" (`decay_power`,
-    the mask over the last `mask_dims` dims; None: those after
-    the channel dim, at least one), "c_mixup" (`bandwidth`; regression targets, pairing by the kernel)
-    and "regmixup" (`.inputs` holds 2B rows, the clean batch then its mixup copy). `prob`: the share of batches
-    mixed at all. `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
+    same name (`switch_prob` must be 0): "resizemix" (`scale`; α only switches it on), "fmix" (`decay_power`;
+    the mask covers the last `mask_dims` dims, or with None those after the channel dim, at least one),
+    "c_mixup" (`bandwidth`; regression targets, partners drawn by the label kernel) and "regmixup" (`.inputs`
+    holds 2B rows, the clean batch then its mixup copy). `prob`: the share of batches mixed at all. `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
     A batch left unmixed still gets soft targets (λ = 1, index = identity) so one loss serves all,
     and its `.inputs` is x itself (not copied). The other options are those of `mixup`/`cutmix`;
     they are checked once, at construction, and read-only after it (`enabled` is the switch to flip).
