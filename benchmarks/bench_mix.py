@@ -98,6 +98,7 @@ def methods(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, Cal
     lam = float(vicinal.sample_lambda(1.0, generator=g))
     index = torch.randperm(x.shape[0], generator=g)
     soft = vicinal.to_soft_targets(y, num_classes=num_classes)
+    targets = y.float()  # regression targets for C-Mixup
     buffer = torch.empty_like(x)
     common = dict(alpha=1.0, num_classes=num_classes, generator=g)
     return {
@@ -115,6 +116,13 @@ def methods(x: torch.Tensor, y: torch.Tensor, num_classes: int) -> dict[str, Cal
         "ours mixup(inplace, per_sample)": lambda: vicinal.mixup(x, y, inplace=True, per_sample=True, **common),
         "ours cutmix()": lambda: vicinal.cutmix(x, y, **common),
         "ours cutmix(inplace=True)": lambda: vicinal.cutmix(x, y, inplace=True, **common),
+        "ours resizemix()": lambda: vicinal.resizemix(x, y, num_classes=num_classes, generator=g),
+        "ours resizemix(inplace=True)": lambda: vicinal.resizemix(x, y, num_classes=num_classes, generator=g,
+                                                                  inplace=True),
+        "ours fmix()": lambda: vicinal.fmix(x, y, **common),
+        "ours fmix(inplace=True)": lambda: vicinal.fmix(x, y, inplace=True, **common),
+        "ours regmixup() (2B rows)": lambda: vicinal.regmixup(x, y, alpha=20.0, num_classes=num_classes, generator=g),
+        "ours c_mixup() (float labels)": lambda: vicinal.c_mixup(x, targets, alpha=1.0, generator=g),
         "ours to_soft_targets(soft) (check+copy)": lambda: vicinal.to_soft_targets(soft),
     }
 

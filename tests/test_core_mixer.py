@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from vicinal import MixedBatch, Mixup, cutmix, mixup
+from vicinal import MixedBatch, Mixup, c_mixup, cutmix, fmix, mixup, regmixup, resizemix
 
 
 def data(n=8, classes=4):
@@ -208,3 +208,48 @@ def test_manifold_uses_the_mixers_options_generator_and_switches():
     logits, batch = mixer.manifold(model, x, y, layers=("1",))
     assert torch.equal(logits, model(x)) and batch.inputs is x and bool((batch.lam == 1).all())
     assert torch.equal(mixer.generator.get_state(), state)  # nothing drawn for an unmixed batch
+
+
+@pytest.mark.parametrize("mode,direct,options", [
+    ("resizemix", resizemix, {"scale": (0.2, 0.6), "num_classes": 4}),
+    ("fmix", fmix, {"alpha": 1.0, "decay_power": 2.0, "num_classes": 4}),
+    ("regmixup", regmixup, {"alpha": 20.0, "num_classes": 4}),
+])
+def test_the_variant_modes_equal_their_core_functions(mode, direct, options):
+    x, y = data()
+    mixer_options = {"alpha": 1.0, **options}
+    out = Mixup(mode=mode, seed=5, **mixer_options)(x, y)
+    expected = direct(x, y, **options, generator=torch.Generator().manual_seed(5))
+    for field in ("inputs", "targets", "lam", "index"):
+        assert torch.equal(getattr(out, field), getattr(expected, field)), field
+
+
+def test_c_mixup_mode_equals_c_mixup_on_regression_targets():
+    x, y = data()
+    targets = y.float() * 0.5
+    out = Mixup(alpha=0.5, mode="c_mixup", bandwidth=0.3, per_sample=True, seed=6)(x, targets)
+    generator = torch.Generator().manual_seed(6)
+    expected = c_mixup(x, targets, alpha=0.5, bandwidth=0.3, per_sample=True, generator=generator)
+    assert torch.equal(out.inputs, expected.inputs) and torch.equal(out.targets, expected.targets)
+
+
+def test_fmix_mode_masks_the_chosen_dims():
+    sequences = torch.randn(4, 2, 30, generator=torch.Generator().manual_seed(0))
+    out = Mixup(alpha=1.0, mode="fmix", mask_dims=1, num_classes=4, seed=0)(sequences, torch.arange(4))
+    assert out.inputs.shape == sequences.shape
+    with pytest.raises(ValueError, match=re.escape("x.shape=(4, 30) is invalid")):
+        Mixup(alpha=1.0, mode="fmix", mask_dims=2, num_classes=4, seed=0)(sequences[:, 0], torch.arange(4))
+
+
+def test_variant_mode_errors():
+    with pytest.raises(ValueError, match="switch_prob=0.5 is invalid: expected 0 for mode='fmix'"):
+        Mixup(alpha=1.0, mode="fmix", switch_prob=0.5)
+    with pytest.raises(ValueError, match="mode='c_mixup' is invalid: expected num_classes=None"):
+        Mixup(alpha=1.0, mode="c_mixup", num_classes=3)
+    with pytest.raises(ValueError, match="mask_dims=0 is invalid"):
+        Mixup(alpha=1.0, mode="fmix", mask_dims=0)
+    with pytest.raises(ValueError, match="bandwidth=-1 is invalid"):
+        Mixup(alpha=1.0, mode="c_mixup", bandwidth=-1)
+    with pytest.raises(ValueError, match="x.dtype=torch.uint8 is invalid"):
+        images = torch.zeros(2, 1, 4, 4, dtype=torch.uint8)
+        Mixup(alpha=1.0, mode="regmixup", num_classes=2)(images, torch.zeros(2).long())

@@ -2,13 +2,17 @@
 
 from ._checks import MIX_MODES, PAIRINGS, MixMode, Pairing
 from .batch import MixedBatch
+from .cmixup import c_mixup
 from .cutmix import cutmix, sample_boxes
+from .fmix import fmix, sample_fmix_masks
 from .losses import mixed_loss, mixup_cross_entropy, soft_cross_entropy
 from .manifold import manifold_mixup
 from .mix import mix
 from .mixer import Mixup
 from .mixup import mixup
 from .pairing import sample_pairing
+from .regmixup import regmixup, regmixup_cross_entropy
+from .resizemix import resizemix
 from .sampling import sample_lambda
 from .segmentation import (
     SEGMENTATION_PAIRINGS,
@@ -29,15 +33,21 @@ __all__ = [
     "SegmentationPairing",
     "MixedBatch",
     "Mixup",
+    "c_mixup",
     "cutmix",
     "cutmix_segmentation",
+    "fmix",
     "manifold_mixup",
     "mix",
     "mixed_loss",
     "mixup",
     "mixup_cross_entropy",
     "mixup_segmentation",
+    "regmixup",
+    "regmixup_cross_entropy",
+    "resizemix",
     "sample_boxes",
+    "sample_fmix_masks",
     "sample_lambda",
     "sample_pairing",
     "segmentation_cross_entropy",

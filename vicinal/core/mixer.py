@@ -19,24 +19,34 @@ from ._checks import (
     check_floating,
     check_fraction,
     invalid,
+    is_integer,
 )
 from ._vicinity import Batch, check_vicinity_batch, vicinity_options
 from .batch import MixedBatch
+from .cmixup import _c_mixup, check_bandwidth
 from .cutmix import _cutmix, check_image_batch
+from .fmix import _fmix, check_decay_power, check_fmix_batch
 from .generators import own_generator, reseed_in_worker
 from .manifold import _manifold_mixup, check_model_layers
 from .mixup import _mixup
+from .regmixup import _regmixup
+from .resizemix import _resizemix, check_scale
 
-Mode = Literal["mixup", "cutmix"]
+Mode = Literal["mixup", "cutmix", "resizemix", "fmix", "c_mixup", "regmixup"]
 MODES: tuple[str, ...] = get_args(Mode)
+SWITCH_MODES = ("mixup", "cutmix")  # the pair `switch_prob` switches between
 
 
 class Mixup:
     """Mixes every batch it is given: `mixer(x, y) -> MixedBatch`, or `mixer(samples)` as a collate_fn.
 
     mode: "mixup" or "cutmix"; with `switch_prob` p the other one is used instead on a share p of
-    the batches (CutMix with `cutmix_alpha`, default `alpha`). `prob`: the share of batches mixed at
-    all. `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
+    the batches (CutMix with `cutmix_alpha`, default `alpha`). The other modes are the core functions of the
+    same name (`switch_prob` must be 0): "resizemix" (`scale`; α only switches it on), "fmix" (`decay_power`;
+    the mask covers the last `mask_dims` dims, or with None those after the channel dim, at least one),
+    "c_mixup" (`bandwidth`; regression targets, partners drawn by the label kernel) and "regmixup" (`.inputs`
+    holds 2B rows, the clean batch then its mixup copy). `prob`: the share of batches mixed at all.
+    `enabled=False` turns mixing off (e.g. for the last epochs, as timm's `mixup_off_epoch`).
     A batch left unmixed still gets soft targets (λ = 1, index = identity) so one loss serves all,
     and its `.inputs` is x itself (not copied). The other options are those of `mixup`/`cutmix`;
     they are checked once, at construction, and read-only after it (`enabled` is the switch to flip).
@@ -62,6 +72,10 @@ class Mixup:
         mix: MixMode = "both",
         label_smoothing: float = 0.0,
         knn_k: int = 200,
+        scale: tuple[float, float] = (0.1, 0.8),
+        decay_power: float = 3.0,
+        mask_dims: int | None = 2,
+        bandwidth: float = 1.0,
         enabled: bool = True,
         seed: int | None = None,
         generator: torch.Generator | None = None,
@@ -77,6 +91,16 @@ class Mixup:
         self._mode = check_choice("mode", mode, MODES)
         self._prob = check_fraction("prob", prob)
         self._switch_prob = check_fraction("switch_prob", switch_prob)
+        if self._switch_prob and self._mode not in SWITCH_MODES:
+            raise invalid("switch_prob", switch_prob, f"0 for mode={mode!r} (it switches between mixup and cutmix)")
+        self._scale, self._decay_power = check_scale(scale), check_decay_power(decay_power)
+        self._bandwidth = check_bandwidth(bandwidth)
+        if mask_dims is not None and not (is_integer(mask_dims) and 1 <= mask_dims <= 3):
+            raise invalid("mask_dims", mask_dims, "1, 2 or 3 (the last dims of x that an FMix mask covers) or None")
+        self._mask_dims = None if mask_dims is None else int(mask_dims)
+        if mode == "c_mixup" and (num_classes is not None or label_smoothing or pairing != "permutation"):
+            raise invalid("mode", mode, "num_classes=None, label_smoothing=0 and pairing='permutation' with it "
+                          "(C-Mixup mixes regression targets, with partners drawn by the label kernel)")
         self._mix = check_choice("mix", mix, MIX_MODES)
         self.enabled = check_flag("enabled", enabled)
         self.generator = own_generator(seed=seed, generator=generator)
@@ -100,17 +124,39 @@ class Mixup:
                 raise invalid("y", y, "labels: call mixer(x, y) with a batch, or mixer(samples) with (x, y) samples")
             x, y = self._collate(x)
         batch = check_vicinity_batch(x, y, self._mixup_options)
-        modes = {self.mode} if self.switch_prob == 0 else set(MODES)
-        if "mixup" in modes:
+        modes = {self.mode} if self.switch_prob == 0 else set(SWITCH_MODES)
+        if modes & {"mixup", "regmixup", "c_mixup"}:
             check_floating("x", x)
-        if "cutmix" in modes:
+        if modes & {"cutmix", "resizemix"}:
             check_image_batch(x)
+        if "fmix" in modes:
+            check_fmix_batch(x, self._fmix_dims(x))
         if not self.enabled or not self._chance(self.prob):
             return self._unmixed(batch)
-        mode = self.mode if not self._chance(self.switch_prob) else next(m for m in MODES if m != self.mode)
+        mode = self.mode if not self._chance(self.switch_prob) else next(m for m in SWITCH_MODES if m != self.mode)
+        return self._mix_batch(mode, batch)
+
+    def _fmix_dims(self, x: torch.Tensor) -> int:
+        """The dims an FMix mask covers: `mask_dims`, or (None) those after the channel dim, at least one."""
+        return self._mask_dims if self._mask_dims is not None else max(1, x.ndim - 2)
+
+    def _mix_batch(self, mode: str, batch: Batch) -> MixedBatch:
+        """The batch mixed by `mode` with this mixer's options and generator."""
+        options, gen = self._mixup_options, self.generator
         if mode == "cutmix":
-            return _cutmix(batch, self._cutmix_options, generator=self.generator, inplace=False, out=None)
-        return _mixup(batch, self._mixup_options, mix=self.mix, generator=self.generator, inplace=False, out=None)
+            return _cutmix(batch, self._cutmix_options, generator=gen, inplace=False, out=None)
+        if mode == "resizemix":
+            return _resizemix(batch, options, scale=self._scale, interpolation="bilinear", generator=gen,
+                              inplace=False, out=None)
+        if mode == "fmix":
+            return _fmix(batch, options, decay_power=self._decay_power, dims=self._fmix_dims(batch.x),
+                         generator=gen, inplace=False, out=None)
+        if mode == "c_mixup":
+            return _c_mixup(batch.x, batch.y, alpha=self.alpha, bandwidth=self._bandwidth, per_sample=self.per_sample,
+                            generator=gen, inplace=False, out=None)
+        if mode == "regmixup":
+            return _regmixup(batch, options, generator=gen)
+        return _mixup(batch, options, mix=self.mix, generator=gen, inplace=False, out=None)
 
     def manifold(
         self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, layers: Sequence[str] | None = None

@@ -14,7 +14,7 @@ from vicinal.core._checks import check_choice
 
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
-Method = Literal["mixup", "cutmix", "manifold_mixup"]
+Method = Literal["mixup", "cutmix", "manifold_mixup", "resizemix", "fmix", "regmixup"]
 Precision = Literal["auto", "fp32", "bf16"]
 AUTO = "auto"  # the model chosen by the data's shape (vicinal.models.default_model); auto<W>: at width W
 
@@ -49,8 +49,9 @@ class TrainConfig:
     lr_decay: float = 0.1  # factor applied to the lr at each milestone
     warmup_fraction: float = 0.25  # share of all steps spent rising to the peak lr (onecycle only), in (0, 1)
     # vicinal risk minimization
-    method: Method = "mixup"  # mixing method: mixup, cutmix or manifold_mixup
-    alpha: float = 1.0  # Beta(alpha, alpha) parameter of the mixing weight lambda (0: ERM)
+    method: Method = "mixup"  # mixing method: mixup, cutmix, manifold_mixup, resizemix, fmix or regmixup
+    alpha: float = 1.0  # Beta(alpha, alpha) parameter of the mixing weight lambda (0: ERM; resizemix: on/off only)
+    regmixup_eta: float = 1.0  # RegMixup: weight of the mixup loss beside the clean cross-entropy (alpha ~20 there)
     mix: MixMode = "both"  # what is mixed: both, inputs (each row labelled as its dominant input) or labels
     pairing: Pairing = "permutation"  # how partners are chosen within a batch
     knn_k: int = 200  # neighbours considered by the knn pairing
@@ -187,6 +188,7 @@ def _validate_optimization(c: TrainConfig) -> None:
 def _validate_vicinity(c: TrainConfig) -> None:
     check_choice("method", c.method, get_args(Method))
     _check_finite("alpha", c.alpha, low=0.0)
+    _check_finite("regmixup_eta", c.regmixup_eta, low=0.0)
     check_choice("mix", c.mix, get_args(MixMode))
     check_choice("pairing", c.pairing, get_args(Pairing))
     _check_int("knn_k", c.knn_k, low=1)
@@ -287,11 +289,12 @@ def check_resumable(config: TrainConfig, stored: dict) -> None:
     """Raise ValueError unless ``config`` differs from the ``stored`` config only in RESUME_MUTABLE fields (and,
     when ``config`` asks for a time budget, in the length it resolves: BUDGET_RESOLVED)."""
     ignored = RESUME_MUTABLE | (BUDGET_RESOLVED if config.time_budget is not None else frozenset())
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for name in field_names():
         if name in ignored:
             continue
         # a field the stored config predates counts as its default (what the run computed before it existed)
-        new, old = getattr(config, name), stored.get(name, TrainConfig.__dataclass_fields__[name].default)
+        new, old = getattr(config, name), stored.get(name, defaults[name])
         old = tuple(old) if isinstance(old, list) else old
         if new != old:
             raise ValueError(f"resume: {name}={new!r} is incompatible with the checkpoint's {name}={old!r} "

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from vicinal._autocast import autocast_context
-from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, soft_cross_entropy
+from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, regmixup_cross_entropy, soft_cross_entropy
 from vicinal.train.config import TrainConfig
 
 
@@ -23,8 +23,10 @@ class StepOutput:
 
 def build_mixer(config: TrainConfig, *, num_classes: int, generator: torch.Generator) -> Mixup:
     """The run's mixing object: ``config``'s method and options with the core's semantics (``mix_prob`` is its
-    ``prob``; α = 0 leaves it disabled, i.e. ERM). Manifold Mixup uses ``Mixup.manifold`` with the same options."""
-    return Mixup(alpha=config.alpha, mode="cutmix" if config.method == "cutmix" else "mixup", prob=config.mix_prob,
+    ``prob``; α = 0 leaves it disabled, i.e. ERM). Manifold Mixup uses ``Mixup.manifold`` with the same options;
+    FMix masks the dims after the channel dim (the image plane, a sequence's time)."""
+    mode = "mixup" if config.method == "manifold_mixup" else config.method
+    return Mixup(alpha=config.alpha, mode=mode, prob=config.mix_prob, mask_dims=None,
                  num_classes=num_classes, per_sample=config.per_sample, pairing=config.pairing, mix=config.mix,
                  label_smoothing=config.label_smoothing, knn_k=config.knn_k, enabled=config.alpha > 0,
                  generator=generator)
@@ -42,13 +44,16 @@ def manifold_layers(config: TrainConfig, model: nn.Module, prefix: str = "") -> 
 
 
 def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mixer: Mixup,
-                 autocast_dtype: torch.dtype | None, manifold_layers: tuple[str, ...] | None = None) -> StepOutput:
+                 autocast_dtype: torch.dtype | None, manifold_layers: tuple[str, ...] | None = None,
+                 regmixup_eta: float = 1.0) -> StepOutput:
     """Forward pass and loss on (x, y) as mixed by ``mixer`` (Manifold Mixup of ``model`` when ``manifold_layers``
     names the layers it may mix).
 
     When inputs and labels are mixed alike (``mix="both"``, and always for CutMix and Manifold Mixup) the loss
     is the two-label form λ·CE(y) + (1−λ)·CE(y[index]) with the mixer's label smoothing: on an unmixed batch
     (λ = 1) exactly the integer-label cross-entropy. Otherwise it is soft_cross_entropy on the batch's targets.
+    RegMixup's batch (the clean rows and their mixup copy, one forward pass) has `regmixup_cross_entropy` with
+    η = ``regmixup_eta``, its errors counted on the clean rows; left unmixed, it is the clean batch alone.
     """
     if manifold_layers is None:
         batch = mixer(x, y)
@@ -57,9 +62,13 @@ def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mixer: M
     else:
         with autocast_context(x.device, autocast_dtype):
             logits, batch = mixer.manifold(model, x, y, layers=manifold_layers)
-    logits = logits.float()
-    if mixer.mix == "both" or mixer.mode == "cutmix" or manifold_layers is not None:
+    logits, targets, rows = logits.float(), batch.targets, y.shape[0]
+    if mixer.mode == "regmixup" and logits.shape[0] == 2 * rows:
+        loss = regmixup_cross_entropy(logits, y, y[batch.index], batch.lam, eta=regmixup_eta,
+                                      label_smoothing=mixer.label_smoothing)
+        logits, targets = logits[:rows], targets[:rows]
+    elif mixer.mix == "both" or mixer.mode != "mixup" or manifold_layers is not None:
         loss = mixup_cross_entropy(logits, y, y[batch.index], batch.lam, label_smoothing=mixer.label_smoothing)
     else:
-        loss = soft_cross_entropy(logits, batch.targets)
-    return StepOutput(loss, (logits.argmax(1) != batch.targets.argmax(1)).sum(), batch)
+        loss = soft_cross_entropy(logits, targets)
+    return StepOutput(loss, (logits.argmax(1) != targets.argmax(1)).sum(), batch)

@@ -282,7 +282,8 @@ class TrainingRun:
         meter, stopping = EpochMeter(self.device), False
         for x, y in self.data.train:
             out = vicinal_step(self.net, _with_noise(x, c.input_noise, self.noise_gen), y, mixer=self.mixer,
-                               autocast_dtype=self.amp, manifold_layers=self.manifold_layers)
+                               autocast_dtype=self.amp, manifold_layers=self.manifold_layers,
+                               regmixup_eta=c.regmixup_eta)
             nonfinite, stopping = dist_.any_rank_each(  # every process acts alike at the same step
                 [not bool(torch.isfinite(out.loss)), stop.received is not None], self.ctx, self.device)
             self.optimizer.zero_grad(set_to_none=True)
