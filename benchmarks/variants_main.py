@@ -1,10 +1,10 @@
 """The variants on the main regime: ERM, mixup, ResizeMix, FMix and RegMixup over paired seeds (arXiv 2206.14502).
 
-Run: python docs/results/variants/measure.py [--seeds 3] [--runs /tmp/variants_runs] [--threads 1]
+Run: python benchmarks/variants_main.py [--seeds 3] [--runs /tmp/variants_runs] [--threads 1]
 Trains each method with the trainer's `main` preset at its full 60 epochs (no time budget, so every method gets
 the same length), then measures the mean top-class confidence of each model on inputs from no class it knows:
 uniform noise and scikit-learn's handwritten digits (8x8, scaled up to 28x28), standardized as Fashion-MNIST is.
-Writes results.json and report.md here; the verdicts follow vicinal.eval.stats (paired over seeds).
+Writes results.json and report.md into docs/results/variants; the verdicts follow vicinal.eval.stats (paired over seeds).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vicinal.train import train
 from vicinal.train.config import config_from_preset
 from vicinal.train.hardware import cpu_description
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "docs" / "results" / "variants"  # where it writes
 METHODS = {  # name: the TrainConfig fields that make it
     "ERM": dict(method="mixup", alpha=0.0),
     "mixup α=1": dict(method="mixup", alpha=1.0),
@@ -71,7 +71,7 @@ def report(results: dict) -> str:
     methods, seeds = results["methods"], results["seeds"]
     lines = ["# The variants on the main regime: fastcnn16 on 1,500 Fashion-MNIST images, 60 epochs", "",
              f"Seeds {seeds}; CPU: {results['cpu']}. Mean ± std over seeds; differences are paired by seed "
-             "(mean ± paired standard error). Train seconds were measured on a machine shared with other jobs "
+             "(mean, 95 % CI, paired t-test). Train seconds were measured on a machine shared with other jobs "
              "(load average about 8 on 2 cores): they vary with that load, not only with the method. Confidence: "
              "the mean top-class probability on 1,000 uniform-noise images and on scikit-learn's 1,797 digits.", "",
              "| method | " + " | ".join(label for _, label, _ in METRICS) + " |",
