@@ -4,7 +4,8 @@ Run: python benchmarks/variants_main.py [--seeds 3] [--runs /tmp/variants_runs] 
 Trains each method with the trainer's `main` preset at its full 60 epochs (no time budget, so every method gets
 the same length), then measures the mean top-class confidence of each model on inputs from no class it knows:
 uniform noise and scikit-learn's handwritten digits (8x8, scaled up to 28x28), standardized as Fashion-MNIST is.
-Writes results.json and report.md into docs/results/variants; the verdicts follow vicinal.eval.stats (paired over seeds).
+Writes results.json and report.md into docs/results/variants; the verdicts follow vicinal.eval.stats (paired
+over seeds).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Run: python benchmarks/variants_regression.py [--seeds 5]
 Not through the trainer (it trains classifiers only): a plain loop calls `vicinal.mixup` and `vicinal.c_mixup` on
 standardized inputs and targets. Data: scikit-learn's diabetes set (442 patients, 10 features) and its generated
 Friedman #1 set (1,000 points, 10 features, noise 1). Each seed draws the 80/20 split, the initialization, the
-batch order and the mixing draws, the same for every method. Writes regression.json and regression.md into docs/results/variants.
+batch order and the mixing draws, the same for every method. Writes regression.json and regression.md into
+docs/results/variants.
 """
 
 from __future__ import annotations

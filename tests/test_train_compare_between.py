@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_train_support import image_config
+from support import image_config
 
 from vicinal.train import compare
 

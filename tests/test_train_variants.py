@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from test_train_support import image_config, run_cli
+from support import image_config, run_cli
 from torch import nn
 
 from vicinal.cli import build_parser
