@@ -8,7 +8,8 @@ from typing import NamedTuple
 import torch
 
 from ._checks import (
-    PAIRINGS, check_alpha, check_batch, check_choice, check_flag, check_fraction, check_positive_int, invalid,
+    PAIRINGS, check_alpha, check_batch, check_choice, check_flag, check_fraction, check_num_classes, check_positive_int,
+    invalid,
 )
 from .pairing import _draw_pairing
 from .sampling import _draw_lambda
@@ -32,7 +33,7 @@ def vicinity_options(
 ) -> VicinityOptions:
     return VicinityOptions(
         alpha=check_alpha(alpha),
-        num_classes=None if num_classes is None else check_positive_int("num_classes", num_classes),
+        num_classes=None if num_classes is None else check_num_classes(num_classes),
         per_sample=check_flag("per_sample", per_sample),
         pairing=check_choice("pairing", pairing, PAIRINGS),
         label_smoothing=check_fraction("label_smoothing", label_smoothing, closed=False),
