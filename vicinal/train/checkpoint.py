@@ -4,6 +4,7 @@ from (fresh or resumed, on the same data), and safetensors export."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -12,6 +13,7 @@ import secrets
 import shutil
 import stat
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -32,6 +34,42 @@ FORMAT = "vicinal-checkpoint-2"  # stored under "format": a checkpoint from anyt
 CHECKSUM_KEY = "sha256"  # the SHA-256 (vicinal.train.digest) of everything else in the checkpoint
 # The temporary files atomic_write makes: ".<name>.<8 random characters>.tmp" (mkstemp's names, too).
 TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+class WriteError(OSError):
+    """A file could not be written (disk full, quota, file-size limit, read-only or failing disk); the file at that
+    name keeps the content it had. ``.filename`` is the file, ``.errno`` the system's reason."""
+
+    def __str__(self) -> str:
+        return self.strerror  # the message names the file already
+
+
+def _os_error(error: BaseException) -> OSError | None:
+    """The OSError behind ``error`` (itself, or what it was raised from or during: torch.save reports a failed write
+    as a RuntimeError raised while handling the OSError), None when there is none."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Raise a failed write inside the block as one WriteError naming ``path``."""
+    try:
+        yield
+    except WriteError:
+        raise
+    except Exception as e:
+        cause = _os_error(e)
+        if cause is None:
+            raise
+        kept = "keeps its earlier content" if path.exists() else "was not written"
+        raise WriteError(cause.errno, f"could not write {str(path)!r}: {cause.strerror or cause}; {path.name} {kept}",
+                         str(path)) from None
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -72,22 +110,24 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binar
 
     The content goes to a temporary file in the same folder, which is flushed, fsynced and renamed over
     ``path`` (os.replace is atomic on POSIX); the folder is then fsynced so the rename itself is durable.
-    The file keeps the mode of the one it replaces (a new file gets the umask's). A temporary file left by a
-    killed process matches TEMPORARY; the run folder removes those when it is next claimed.
+    The file keeps the mode of the one it replaces (a new file gets the umask's). A write that fails (disk full,
+    ...) raises WriteError naming ``path`` and leaves no temporary file. A temporary file left by a killed process
+    matches TEMPORARY; the run folder removes those when it is next claimed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary(path)
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _temporary(path)
+        try:
+            with os.fdopen(fd, "wb" if binary else "w") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
     return path
 
 
@@ -117,19 +157,22 @@ def previous_path(path: str | os.PathLike) -> Path:
 
 
 def _keep_previous(path: Path) -> None:
-    """Make previous_path(path) the file now at ``path`` (a hard link; a copy where links are not supported)."""
-    if not path.is_file():
+    """Make previous_path(path) the file now at ``path`` (a hard link; a copy where links are not supported).
+
+    When both names already are one file (a save cut short after this step) there is nothing to do: renaming a
+    link onto another link of the same file does nothing (POSIX rename), which would leave the temporary name."""
+    previous = previous_path(path)
+    if not path.is_file() or (previous.is_file() and os.path.samefile(path, previous)):
         return
-    tmp = _temporary_name(previous_path(path))
+    tmp = _temporary_name(previous)
     try:
         try:
             os.link(path, tmp)
         except OSError:
             shutil.copyfile(path, tmp)
-        os.replace(tmp, previous_path(path))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        os.replace(tmp, previous)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename, unless the rename did nothing
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
@@ -138,7 +181,8 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
     path = Path(path)
     payload = {"format": FORMAT, **state}
     payload[CHECKSUM_KEY] = digest(payload)
-    _keep_previous(path)
+    with _writing(previous_path(path)):
+        _keep_previous(path)
     return atomic_write(path, lambda f: torch.save(payload, f))
 
 
