@@ -3,12 +3,16 @@ results as the local backend for the same seeds, and a run whose worker is kille
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +133,68 @@ def test_backend_ray_without_the_package_is_one_line_with_exit_code_2(tmp_path):
                           timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "backend='ray' is invalid: expected the ray package installed (pip install 'vicinal[ray]')" in done.stderr
+
+
+class _NotRay:
+    """A server on a loopback port that is no Ray cluster: it answers ``reply`` to whatever it is sent (b"": it
+    says nothing and keeps the connection open). ``accepted`` is set once a client connected."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply, self.accepted = reply, threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.server.accept()
+                self.connections.append(connection)
+                self.accepted.set()
+                if self.reply:
+                    connection.recv(1024)
+                    connection.sendall(self.reply)
+
+    def close(self) -> None:
+        for connection in [self.server, *self.connections]:
+            connection.close()
+
+
+def _compare_on(address: str, tmp_path: Path) -> subprocess.Popen:
+    code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",
+            "--address", address, "--out", str(tmp_path / "c")]
+    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("reply, said", [
+    (b"HTTP/1.0 400 Bad request\r\n\r\n", "answered b'HTTP/1.0 ', not as gRPC"),  # python -m http.server
+    (b"", "did not answer within 10 s"),
+])
+def test_an_address_that_is_no_ray_cluster_is_refused_within_a_deadline(tmp_path, reply, said):
+    server = _NotRay(reply)
+    started = time.monotonic()
+    try:
+        proc = _compare_on(f"127.0.0.1:{server.port}", tmp_path)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        server.close()
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert f"address='127.0.0.1:{server.port}' is invalid: expected HOST:PORT of a running Ray cluster" in err
+    assert said in err
+
+
+def test_ctrl_c_while_waiting_for_an_address_is_honoured(tmp_path):
+    server = _NotRay(b"")
+    try:
+        proc = _compare_on(f"127.0.0.1:{server.port}", tmp_path)
+        assert server.accepted.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+        server.close()
+    assert proc.returncode == 130 and err == "vicinal: interrupted\n", err

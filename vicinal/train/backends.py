@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
@@ -23,6 +24,9 @@ from vicinal.train.trainer import Result, train
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 MAX_RETRIES = 3  # times a Ray task whose worker or node died is started again (each time from its checkpoint)
+ADDRESS_TIMEOUT = 10.0  # seconds an --address has to accept a connection and answer as a gRPC server
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a gRPC client sends first (RFC 9113, section 3.4)
+HTTP2_SETTINGS = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # an empty SETTINGS frame (type 4), which the server answers
 
 
 def train_or_resume(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Result:
@@ -70,16 +74,39 @@ def _for_cluster(config: TrainConfig) -> TrainConfig:
     return config.replace(out=str(out.resolve()), data_dir=data_dir)
 
 
-def _check_address(address: str) -> None:
-    """HOST:PORT (or ray://HOST:PORT) that accepts a connection: Ray itself waits for minutes on a wrong one."""
+def _check_address(address: str, *, timeout: float = ADDRESS_TIMEOUT) -> None:
+    """HOST:PORT (or ray://HOST:PORT) where a gRPC server answers within ``timeout`` seconds, as a Ray cluster's does:
+    Ray itself retries for many minutes, deaf to Ctrl-C, on an address that does not answer or is no Ray."""
     expected = "HOST:PORT of a running Ray cluster (ray start --head)"
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"address={address!r} is invalid: expected {expected}")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as connection:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("0", "false"):  # with TLS the server speaks first
+                fault = _grpc_fault(connection, timeout=timeout)
+                if fault:
+                    raise ValueError(f"address={address!r} is invalid: expected {expected} (it {fault})")
     except OSError as e:
         raise ValueError(f"address={address!r} is invalid: expected {expected} ({e})") from None
+
+
+def _grpc_fault(connection: socket.socket, *, timeout: float) -> str | None:
+    """None when the server on ``connection`` answers HTTP/2's connection preface with a SETTINGS frame within
+    ``timeout`` seconds (as every gRPC server, Ray's among them, does), else what it did instead."""
+    deadline = time.monotonic() + timeout
+    connection.sendall(HTTP2_PREFACE + HTTP2_SETTINGS)
+    reply = b""
+    while len(reply) < 9:  # a frame header: length (3 bytes), type (1), flags (1), stream (4)
+        connection.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            chunk = connection.recv(9 - len(reply))
+        except socket.timeout:
+            return f"did not answer within {timeout:g} s"
+        if not chunk:
+            return "closed the connection"
+        reply += chunk
+    return None if reply[3] == HTTP2_SETTINGS[3] else f"answered {reply[:9]!r}, not as gRPC"
 
 
 def _train_on_ray(configs: list[TrainConfig], callbacks: tuple[Callback, ...], address: str | None) -> list[Result]:
