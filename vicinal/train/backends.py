@@ -19,11 +19,14 @@ from vicinal.train.callbacks import Callback
 from vicinal.train.checkpoint import has_checkpoint
 from vicinal.train.config import TrainConfig, require_package
 from vicinal.train.rundir import default_run_dir
+from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.trainer import Result, train
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 MAX_RETRIES = 3  # times a Ray task whose worker or node died is started again (each time from its checkpoint)
+POLL_SECONDS = 0.5  # how often the driver looks for a stop signal while the Ray tasks run
+STOP_SECONDS = 120.0  # how long a stopped driver waits for its runs to save their checkpoints
 ADDRESS_TIMEOUT = 10.0  # seconds an --address has to accept a connection and answer as a gRPC server
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a gRPC client sends first (RFC 9113, section 3.4)
 HTTP2_SETTINGS = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # an empty SETTINGS frame (type 4), which the server answers
@@ -133,7 +136,8 @@ def _train_on_ray(configs: list[TrainConfig], callbacks: tuple[Callback, ...], a
         refs = [task.options(num_cpus=n, num_gpus=int(gpu and (c.device == "auto" or c.device.startswith("cuda"))),
                              max_retries=MAX_RETRIES, name=f"vicinal {Path(c.out).name}").remote(c, callbacks, n)
                 for c, n in zip(configs, cpus)]
-        return _gather(ray, refs)
+        with StopSignals() as stop:  # in place of ray.init's SIGTERM handler, which exits mid-wait
+            return _gather(ray, refs, stop, root=os.path.commonpath([c.out for c in configs]))
     finally:
         if started:
             ray.shutdown()
@@ -147,14 +151,25 @@ def _ray_task(config: TrainConfig, callbacks: tuple[Callback, ...], cpus: int) -
     return result
 
 
-def _gather(ray, refs: list) -> list[Result]:
+def _gather(ray, refs: list, stop: StopSignals, *, root: str) -> list[Result]:
     """The tasks' Results in order, once all are in; the first failure cancels the others and is raised as the
-    run's own exception (a ValueError stays a ValueError)."""
+    run's own exception (a ValueError stays a ValueError). A stop signal cancels every task, which Ray delivers
+    as SIGINT: each run saves a checkpoint and stops, as it would alone; TrainingInterrupted is raised once they
+    have (or after STOP_SECONDS)."""
     results, pending = {}, list(refs)
     try:
         while pending:
-            (done,), pending = ray.wait(pending, num_returns=1)
-            results[done] = ray.get(done)  # a failed run raises here, at once
+            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+            for ref in done:
+                results[ref] = ray.get(ref)  # a failed run raises here, at once
+            if stop.received is not None and pending:
+                for ref in pending:
+                    ray.cancel(ref)
+                ray.wait(pending, num_returns=len(pending), timeout=STOP_SECONDS)
+                raise TrainingInterrupted(stop.signum, root, saved=f"the runs in {root} saved their checkpoints "
+                                                                  "(the same command again continues them)")
+    except TrainingInterrupted:
+        raise
     except BaseException as e:
         for ref in refs:
             ray.cancel(ref)
