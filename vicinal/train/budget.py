@@ -26,7 +26,7 @@ from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
 from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
 from vicinal.train.hardware import cpu_description, make_generator, maybe_compile
-from vicinal.train.distributed import DistContext, broadcast_object
+from vicinal.train.distributed import DistContext, main_decides
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
 
@@ -185,14 +185,15 @@ def fit_budget(run: Run) -> dict:
     """Probe ``run``, cut its length to its config's time budget, and make its config say the length it resolved
     (rank 0 measures, every rank takes the same length); returns the budget's record for config.json."""
     c = run.config
-    found = None
-    if run.ctx.is_main:
+
+    def probe() -> tuple[RunLength, dict]:
         noisy = c.label_noise > 0
         cost = measure(run)
         length = fit_length(run.length, cost, budget=c.time_budget, fit_every_evaluation=noisy,
                             min_epochs=min_epochs(c, steps_per_epoch=run.length.steps_per_epoch))
-        found = (length, record(run.length, length, cost, budget=c.time_budget,
-                                precision="bf16" if run.amp else "fp32", fit_every_evaluation=noisy))
-    run.length, budget_record = broadcast_object(found, run.ctx)
+        return length, record(run.length, length, cost, budget=c.time_budget,
+                              precision="bf16" if run.amp else "fp32", fit_every_evaluation=noisy)
+
+    run.length, budget_record = main_decides(probe, run.ctx)  # a budget too short: every rank refuses alike
     run.config = c.replace(time_budget=None, epochs=run.length.epochs, mixup_off_epochs=run.length.mixup_off_epochs)
     return budget_record
