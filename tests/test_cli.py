@@ -23,6 +23,8 @@ def test_reproduce_help_names_no_option_it_does_not_take(capsys):
     assert code == 0 and "--threads" not in out and "--backend" in out
     code, out, _ = _run(capsys, "compare", "--help")
     assert code == 0 and "task with --threads CPUs" in " ".join(out.split())
+    code, out, _ = _run(capsys, "--help")
+    assert code == 0 and "74 a file could not be written (disk full" in " ".join(out.split())
 
 
 @pytest.mark.parametrize("command", ["train", "compare"])

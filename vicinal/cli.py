@@ -147,7 +147,11 @@ def _add_backend_options(parser: argparse.ArgumentParser, *, threads_option: boo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vicinal", description="mixup and vicinal risk minimization (arXiv 1710.09412): "
-                     "train, compare ERM with mixup, reproduce the paper's experiments.")
+                     "train, compare ERM with mixup, reproduce the paper's experiments.",
+                     epilog=f"exit codes: 0 done; 1 the loss turned non-finite or another error of the system; 2 bad "
+                            f"input (one line says which); {EXIT_WRITE} a file could not be written (disk full: one "
+                            f"line names it, the last checkpoint is kept); 130 / 143 stopped by SIGINT / SIGTERM "
+                            f"(a checkpoint saved).")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of errors")
     commands = parser.add_subparsers(dest="command", metavar="{train,compare,reproduce}", parser_class=_Parser)
     common = dict(formatter_class=_Formatter)

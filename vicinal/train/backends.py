@@ -49,7 +49,10 @@ def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] =
     of ``ray start --head``), else ``ray.init()`` (a cluster started on this machine, or one for this call).
     A task whose worker or node dies is retried up to MAX_RETRIES times and resumes from its run folder's
     checkpoint, so the run folders must be on storage every node sees (``out`` and ``data_dir`` are made
-    absolute here). ``callbacks`` run in the workers, on copies: what they record stays there.
+    absolute here). ``callbacks`` run in the workers, on copies: what they record stays there. SIGTERM or SIGINT
+    while the tasks run stops every run with a checkpoint, as it stops one run of the local backend, and raises
+    TrainingInterrupted; the same call again resumes them. An ``address`` that does not answer as a Ray cluster
+    within ADDRESS_TIMEOUT seconds raises ValueError.
     """
     check_choice("backend", backend, BACKENDS)
     if backend == "local":
