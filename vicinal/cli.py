@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import io
 import sys
 import tokenize
@@ -16,6 +17,7 @@ from vicinal.train.config import PRESET_NOTES, PRESETS, TrainConfig
 
 DEFAULT_PRESET = "quick"
 EXIT_WRITE = 74  # a file could not be written, e.g. a full disk (sysexits.h's EX_IOERR)
+FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # an OSError with one of these exits with EXIT_WRITE too
 
 
 class _Parser(argparse.ArgumentParser):
@@ -261,10 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         _fail(f"{e}{_after_write_error(args, e)}", EXIT_WRITE)
-    except OSError as e:  # e.g. an --out folder that cannot be written
+    except OSError as e:  # e.g. an --out folder that cannot be written; a full disk outside vicinal's own writes
         if debug:
             raise
-        _fail(str(e), 1)
+        _fail(str(e), EXIT_WRITE if e.errno in FULL_DISK else 1)
     except KeyboardInterrupt:
         if debug:
             raise
