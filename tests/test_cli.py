@@ -19,6 +19,15 @@ from vicinal.train import Callback, RunInfo, TrainConfig, compare
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def test_reproduce_help_names_no_option_it_does_not_take(capsys):
+    code, out, _ = _run(capsys, "reproduce", "--help")
+    assert code == 0 and "--threads" not in out and "--backend" in out
+    code, out, _ = _run(capsys, "compare", "--help")
+    assert code == 0 and "task with --threads CPUs" in " ".join(out.split())
+    code, out, _ = _run(capsys, "--help")
+    assert code == 0 and "74 a file could not be written (disk full" in " ".join(out.split())
+
+
 @pytest.mark.parametrize("command", ["train", "compare"])
 def test_help_lists_every_config_field_and_its_default(capsys, command):
     code, out, _ = _run(capsys, command, "--help")

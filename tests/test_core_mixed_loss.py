@@ -72,3 +72,10 @@ def test_lambda_outside_zero_one_or_no_number_is_refused(lam):
     logits, y = torch.randn(4, 3, generator=gen()), torch.tensor([0, 1, 2, 0])
     with pytest.raises(ValueError, match="lam.* is invalid"):
         mixed_loss(nn.CrossEntropyLoss(reduction="none"), logits, y, y, lam)
+
+
+@pytest.mark.parametrize("criterion", [lambda output, target: 1.0, lambda output, target: None])
+def test_a_criterion_that_returns_no_tensor_is_refused(criterion):
+    logits, y = torch.randn(4, 3, generator=gen()), torch.arange(4) % 3
+    with pytest.raises(ValueError, match=r"type\(criterion\(output, y_a\)\)=.* is invalid: expected a torch.Tensor"):
+        mixed_loss(criterion, logits, y, y.flip(0), 0.5)

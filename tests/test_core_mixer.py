@@ -253,3 +253,17 @@ def test_variant_mode_errors():
     with pytest.raises(ValueError, match="x.dtype=torch.uint8 is invalid"):
         images = torch.zeros(2, 1, 4, 4, dtype=torch.uint8)
         Mixup(alpha=1.0, mode="regmixup", num_classes=2)(images, torch.zeros(2).long())
+
+
+def test_a_class_count_over_the_loaders_cap_is_refused_at_once():
+    from vicinal.data import MAX_CLASSES
+
+    x, y = torch.rand(2, 3), torch.tensor([0, 1])
+    match = rf"num_classes={MAX_CLASSES + 1} is invalid: expected an integer >= 1 and <= {MAX_CLASSES}"
+    with pytest.raises(ValueError, match=match):
+        Mixup(alpha=1.0, num_classes=MAX_CLASSES + 1)
+    with pytest.raises(ValueError, match=match):
+        mixup(x, y, alpha=1.0, num_classes=MAX_CLASSES + 1)
+    with pytest.raises(ValueError, match=r"num_classes=1000000000 is invalid"):  # not a 32 GB allocation attempt
+        mixup(torch.rand(8, 3), torch.zeros(8, dtype=torch.long), alpha=1.0, num_classes=10**9)
+    assert Mixup(alpha=1.0, num_classes=MAX_CLASSES)(x, y).targets.shape == (2, MAX_CLASSES)  # the cap itself is fine

@@ -166,3 +166,37 @@ def test_in_place_equals_out_of_place(method, per_sample):
     assert torch.equal(inplace.inputs, fresh.inputs) and torch.equal(inplace.targets, fresh.targets)
     with pytest.raises(ValueError, match="inplace=True is invalid: expected False for an x that requires grad"):
         method(x.clone().requires_grad_(), masks, inplace=True, **options)
+
+
+@pytest.mark.parametrize("dtype, ignore_index, values", [
+    (torch.uint8, 256, [0, 1]),  # 256 would wrap to 0 in uint8: class-0 pixels ignored
+    (torch.int8, 255, [0, 1]),  # 255 would wrap to −1 in int8
+    (torch.uint8, -100, [0, 1]),  # F.cross_entropy's default ignore_index, which no uint8 mask holds
+])
+def test_an_ignore_index_the_mask_dtype_cannot_hold_matches_no_pixel(dtype, ignore_index, values):
+    masks = torch.tensor([[values]], dtype=dtype)
+    targets = segmentation_targets(masks, num_classes=2, ignore_index=ignore_index)
+    assert torch.equal(targets, segmentation_targets(masks.long(), num_classes=2))  # every pixel keeps its class
+    x = torch.rand(1, 1, 1, len(values))
+    for method in (mixup_segmentation, cutmix_segmentation):
+        out = method(x, masks, alpha=1.0, num_classes=2, ignore_index=ignore_index,
+                     generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(out.targets.sum(1), torch.ones(1, 1, len(values)))  # no pixel lost its mass
+
+
+def test_a_wrapped_value_is_no_label_an_int8_mask_of_minus_one_is_refused():
+    with pytest.raises(ValueError, match=re.escape("(masks.min(), masks.max())=(-1, 0) is invalid")):
+        segmentation_targets(torch.tensor([[[-1, 0]]], dtype=torch.int8), num_classes=2, ignore_index=255)
+
+
+@pytest.mark.parametrize("low", [-1.0, float("nan")])
+def test_the_loss_refuses_negative_or_nan_targets(low):
+    targets = one_hot(data(9)[1])
+    targets[0, 0, 0, 0] = low
+    with pytest.raises(ValueError, match=r"targets.min\(\)=(-1.0|nan) is invalid: expected targets >= 0"):
+        segmentation_cross_entropy(torch.randn(B, CLASSES, H, W), targets)
+
+
+def test_a_class_count_over_the_cap_is_refused_before_any_allocation():
+    with pytest.raises(ValueError, match=r"num_classes=1000000000 is invalid: expected an integer >= 1 and <= 10000 "):
+        segmentation_targets(torch.zeros(1, 2, 2, dtype=torch.long), num_classes=10**9)

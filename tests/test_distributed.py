@@ -55,6 +55,19 @@ def test_torchrun_two_ranks_of_batch_b_equal_one_process_of_batch_2b(tmp_path):
         torch.testing.assert_close(ddp["model"][key], value, rtol=1e-4, atol=1e-5)
 
 
+def test_a_budget_shorter_than_one_step_is_refused_alike_on_every_rank(tmp_path):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "vicinal",
+           "train", "--preset", "smoke", *cli_args(OPTIONS), "--time-budget", "0.001", "--out", str(tmp_path / "r")]
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, capture_output=True, text=True,
+                          timeout=200)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("vicinal: error:")]
+    assert len(lines) == 2 and lines[0] == lines[1], done.stderr[-3000:]  # rank 0 measured, both refuse
+    assert lines[0].startswith("vicinal: error: time_budget=0.001 s a run is invalid here: one epoch")
+    assert done.returncode != 0 and "exitcode  : 2" in done.stderr  # torchrun's summary of its ranks
+    assert "gloo" not in done.stderr.lower() and "Connection closed" not in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
 def _worker(rank: int, world_size: int, port: int, root: str) -> None:
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))

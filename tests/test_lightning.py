@@ -127,3 +127,26 @@ def test_tuple_batches_cannot_be_mixed_in_place(tmp_path):
 def test_bad_options_raise_value_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Mixup(alpha=1.0, **kwargs)
+
+
+class _Trainer:
+    current_epoch = 0
+
+
+@pytest.mark.parametrize("batch, keys, match", [
+    ([X[:4]], {}, r"target_key=1 is invalid for a training batch that is a list of 1"),
+    ({"x": X[:4], "label": Y[:4]}, dict(input_key="x", target_key="y"), r"target_key='y' is invalid .* keys"),
+    ([X[:4], Y[:4]], dict(input_key="x", target_key="y"), r"input_key='x' is invalid .* a list of 2"),
+])
+def test_a_batch_without_the_keys_is_one_value_error(batch, keys, match):
+    with pytest.raises(ValueError, match=match):
+        Mixup(alpha=1.0, num_classes=CLASSES, seed=0, **keys).on_train_batch_start(_Trainer(), None, batch, 0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(input_key=1.5), "input_key=1.5"), (dict(target_key=0), "target_key=0 .* other than input_key"),
+    (dict(num_classes=10**9), "num_classes=1000000000"),
+])
+def test_bad_keys_and_class_counts_are_refused_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Mixup(alpha=1.0, **kwargs)

@@ -12,9 +12,10 @@ import time
 
 import pytest
 import torch
+from support import SUBPROCESS_ENV, crash_at, tabular_config
 
 from vicinal._io import atomic_write
-from vicinal.train import export_safetensors, load_checkpoint, save_checkpoint
+from vicinal.train import export_safetensors, load_checkpoint, resume_config, save_checkpoint, train
 from vicinal.train.checkpoint import FORMAT, previous_path
 from vicinal.train.digest import content_digest
 
@@ -193,3 +194,94 @@ def test_written_files_get_the_umask_mode_or_keep_the_mode_they_had(tmp_path):
         assert kept.read_bytes() == b"new" and kept.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(previous)
+
+
+def _entries(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_save_after_one_cut_short_leaves_two_files_and_no_temporary_one(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint({"step": 1}, path)
+    save_checkpoint({"step": 2}, path)
+    previous_path(path).unlink()
+    os.link(path, previous_path(path))  # what a save stopped after keeping the previous checkpoint leaves
+    save_checkpoint({"step": 3}, path)
+    assert _entries(tmp_path) == ["checkpoint.prev.pt", "checkpoint.pt"]
+    assert not os.path.samefile(path, previous_path(path))
+    assert load_checkpoint(path)["step"] == 3 and load_checkpoint(previous_path(path))["step"] == 2
+
+
+def test_a_resume_after_a_save_cut_short_leaves_no_stale_copy(tmp_path):
+    run = tmp_path / "r"
+    with pytest.raises(RuntimeError, match="machine lost"):  # digits: 22 steps an epoch, so a crash in epoch 2
+        train(tabular_config(run, epochs=3, checkpoint_every=10), callbacks=[crash_at(30)])
+    path = run / "checkpoint.pt"
+    previous_path(path).unlink()
+    os.link(path, previous_path(path))
+    train(resume_config(run), resume=True)
+    entries = _entries(run)
+    assert "checkpoint.prev.pt" in entries and not [n for n in entries if n.endswith(".tmp")], entries
+    assert os.stat(path).st_nlink == os.stat(previous_path(path)).st_nlink == 1  # two files, no third name
+
+
+# A full disk without one: a file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored) makes every write past it fail
+# with EFBIG, as ENOSPC would. Files of a 2-epoch digits run: config.json 1.5 kB, metrics.jsonl and results.json
+# under 1 kB, model.safetensors 105 kB, checkpoint.pt 243 kB.
+FULL_DISK = textwrap.dedent("""
+    import resource, signal, sys
+    sys.path.insert(0, {tests!r})
+    from support import tabular_config
+    from vicinal.cli import main
+    from vicinal.train import Callback, WriteError, resume_config, train
+
+    def fill_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    class FillDiskAfter(Callback):
+        def __init__(self, epoch):
+            self.epoch = epoch
+
+        def on_epoch(self, row):
+            if row["epoch"] == self.epoch:
+                fill_disk()
+""")
+
+
+def _full_disk(tmp_path, body: str) -> subprocess.CompletedProcess:
+    tests = os.path.dirname(os.path.abspath(__file__))
+    script = FULL_DISK.format(tests=tests) + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **SUBPROCESS_ENV})
+
+
+@pytest.mark.parametrize("full_after, file", [(1, "checkpoint.pt"), (2, "model.safetensors")])
+def test_a_full_disk_names_the_file_and_keeps_the_last_checkpoint(tmp_path, full_after, file):
+    done = _full_disk(tmp_path, f"""
+        try:
+            train(tabular_config("r", epochs=2), callbacks=[FillDiskAfter({full_after})])
+        except WriteError as e:
+            print(e.filename, e.errno, e, sep="\\n")
+    """)
+    assert done.returncode == 0, done.stderr
+    filename, errno, message = done.stdout.strip().splitlines()
+    assert filename == f"r/{file}" and int(errno) == 27  # EFBIG; the path as the run was given it
+    assert message.startswith(f"could not write {filename!r}: File too large; {file}")
+    assert not [n for n in _entries(tmp_path / "r") if n.endswith(".tmp")]
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.pt")["epoch"] == full_after  # the last good one
+    result = train(resume_config(tmp_path / "r"), resume=True)  # with room again, the run goes on
+    assert len(result.history) == 2 and (tmp_path / "r" / "model.safetensors").is_file()
+
+
+def test_a_full_disk_on_the_command_line_is_one_line_and_exit_code_74(tmp_path):
+    done = _full_disk(tmp_path, """
+        fill_disk()  # config.json fits, the first checkpoint does not
+        sys.exit(main(["train", "--dataset", "digits", "--model", "mlp", "--epochs", "1", "--threads", "1",
+                       "--quiet", "--out", "r"]))
+    """)
+    assert done.returncode == 74, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("vicinal: error: could not write 'r/checkpoint.pt': File too large; checkpoint.pt "
+                                  "was not written")
+    assert _entries(tmp_path / "r") == [".vicinal-run.lock", "config.json"]

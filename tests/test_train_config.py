@@ -49,6 +49,14 @@ def test_bad_field_raises_value_error_naming_it(field, value):
         TrainConfig(**{field: value})
 
 
+@pytest.mark.parametrize("field, value", [("time_budget", 0.0), ("time_budget", -1.0), ("time_budget", math.inf),
+                                          ("lr", 0.0), ("weight_decay", -1.0), ("input_noise", math.inf)])
+def test_a_range_without_an_upper_end_is_said_as_a_finite_number(field, value):
+    with pytest.raises(ValueError) as error:
+        TrainConfig(**{field: value})
+    assert "inf]" not in str(error.value) and "expected a finite number" in str(error.value)
+
+
 def test_batch_larger_than_the_subset_is_refused():
     with pytest.raises(ValueError, match=r"batch_size=512 .*train_subset=256"):
         TrainConfig(train_subset=256, batch_size=512)

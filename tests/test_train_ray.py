@@ -3,12 +3,16 @@ results as the local backend for the same seeds, and a run whose worker is kille
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +20,7 @@ import ray
 from support import SUBPROCESS_ENV, tabular_config
 from test_cli import _run
 
-from vicinal.train import Callback, RunInfo, StepEvent
+from vicinal.train import Callback, RunInfo, StepEvent, load_checkpoint
 from vicinal.train.backends import train_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,3 +134,99 @@ def test_backend_ray_without_the_package_is_one_line_with_exit_code_2(tmp_path):
                           timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "backend='ray' is invalid: expected the ray package installed (pip install 'vicinal[ray]')" in done.stderr
+
+
+class _NotRay:
+    """A server on a loopback port that is no Ray cluster: it answers ``reply`` to whatever it is sent (b"": it
+    says nothing and keeps the connection open). ``greeted`` is set once a client sent it what a gRPC client (Ray's,
+    or vicinal's probe of the address) sends first."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply, self.greeted = reply, threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.server.accept()
+                self.connections.append(connection)
+                threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            if connection.recv(1024).startswith(b"PRI * HTTP/2.0"):
+                self.greeted.set()
+            if self.reply:
+                connection.sendall(self.reply)
+
+    def close(self) -> None:
+        for connection in [self.server, *self.connections]:
+            connection.close()
+
+
+def _compare_on(address: str, tmp_path: Path) -> subprocess.Popen:
+    code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",
+            "--address", address, "--out", str(tmp_path / "c")]
+    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("reply, said", [
+    (b"HTTP/1.0 400 Bad request\r\n\r\n", "answered b'HTTP/1.0 ', not as gRPC"),  # python -m http.server
+    (b"", "did not answer within 10 s"),
+])
+def test_an_address_that_is_no_ray_cluster_is_refused_within_a_deadline(tmp_path, reply, said):
+    server = _NotRay(reply)
+    started = time.monotonic()
+    try:
+        proc = _compare_on(f"127.0.0.1:{server.port}", tmp_path)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        server.close()
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert f"address='127.0.0.1:{server.port}' is invalid: expected HOST:PORT of a running Ray cluster" in err
+    assert said in err
+
+
+def test_ctrl_c_while_waiting_for_an_address_is_honoured(tmp_path):
+    server = _NotRay(b"")
+    try:
+        proc = _compare_on(f"127.0.0.1:{server.port}", tmp_path)
+        assert server.greeted.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)  # while a client waits for the server's answer
+        _, err = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+        server.close()
+    assert proc.returncode == 130 and err == "vicinal: interrupted\n", err
+
+
+def test_sigterm_to_a_ray_driver_stops_its_runs_with_checkpoints_and_exit_143(ray_session, capsys, tmp_path):
+    out = tmp_path / "c"
+    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "40", "--quiet", "--threads", "1",
+            "--train-subset", "256", "--batch-size", "64", "--alphas", "0", "1", "--out", str(out)]  # 4 steps an epoch
+    code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
+    address = ray.get_runtime_context().gcs_address  # the driver joins this module's session
+    proc = subprocess.Popen([sys.executable, "-c", code, *argv, "--backend", "ray", "--address", address], cwd=ROOT,
+                            env={**os.environ, **SUBPROCESS_ENV}, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("*/checkpoint.pt"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=150)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert err.splitlines()[-1] == (f"vicinal: stopped by SIGTERM; the runs in {out} saved their checkpoints (the "
+                                    "same command again continues them)")
+    epochs = [load_checkpoint(path)["epoch"] for path in sorted(out.glob("*/checkpoint.pt"))]
+    assert len(epochs) == 2 and max(epochs) < 40  # both stopped early
+    code, _, err = _run(capsys, *argv)  # the same compare again (here on the local backend) continues them
+    assert code == 0, err
+    assert [len(path.read_text().splitlines()) for path in sorted(out.glob("*/metrics.jsonl"))] == [40, 40]

@@ -80,8 +80,10 @@ def test_a_compare_folder_is_locked_and_is_no_run_folder(tmp_path):
     sub_run = _Meanwhile(lambda: train(config.replace(out=str(tmp_path / "c" / "alpha0-seed0"))))
     compare(config, alphas=(0.0,), callbacks=[second, sub_run])
     assert "is in use" in second.error and "is in use" in sub_run.error
-    with pytest.raises(ValueError, match="holds files vicinal did not write"):  # a run into a comparison's folder
-        train(config)
+    with pytest.raises(ValueError, match=r"c' is invalid: it is a compare folder written by vicinal; expected a new"):
+        train(config)  # a run into a comparison's folder
+    with pytest.raises(ValueError, match=r"alpha0-seed0' is invalid: it is a run folder written by vicinal"):
+        compare(config.replace(out=str(tmp_path / "c" / "alpha0-seed0")), alphas=(0.0,))
     assert json.loads((tmp_path / "c" / "results.json").read_text())[0]["alpha"] == 0.0
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import io
 import sys
 import tokenize
 import typing
 from collections.abc import Sequence
+from pathlib import Path
 
 from vicinal.train.backends import BACKENDS
 from vicinal.train.config import PRESET_NOTES, PRESETS, TrainConfig
 
 DEFAULT_PRESET = "quick"
+EXIT_WRITE = 74  # a file could not be written, e.g. a full disk (sysexits.h's EX_IOERR)
+FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # an OSError with one of these exits with EXIT_WRITE too
 
 
 class _Parser(argparse.ArgumentParser):
@@ -132,10 +136,12 @@ def _overrides(args: argparse.Namespace) -> dict:
     return values
 
 
-def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+def _add_backend_options(parser: argparse.ArgumentParser, *, threads_option: bool) -> None:
+    """--backend and --address; ``threads_option``: the command takes --threads (what a Ray task asks for)."""
+    cpus = "--threads CPUs" if threads_option else "as many CPUs as torch uses in this process"
     parser.add_argument("--backend", choices=BACKENDS, default="local",
                         help="where the runs go: local (one after another in this process) or ray (each run a Ray "
-                             "task with --threads CPUs, and a GPU where there is one; needs vicinal[ray])")
+                             f"task with {cpus}, and a GPU where there is one; needs vicinal[ray])")
     parser.add_argument("--address", default=None, metavar="HOST:PORT",
                         help="with --backend ray: join the Ray cluster started there with `ray start --head` "
                              "(default: a cluster started on this machine, else one for this command)")
@@ -143,7 +149,11 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vicinal", description="mixup and vicinal risk minimization (arXiv 1710.09412): "
-                     "train, compare ERM with mixup, reproduce the paper's experiments.")
+                     "train, compare ERM with mixup, reproduce the paper's experiments.",
+                     epilog=f"exit codes: 0 done; 1 the loss turned non-finite or another error of the system; 2 bad "
+                            f"input (one line says which); {EXIT_WRITE} a file could not be written (disk full: one "
+                            f"line names it, the last checkpoint is kept); 130 / 143 stopped by SIGINT / SIGTERM "
+                            f"(a checkpoint saved).")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of errors")
     commands = parser.add_subparsers(dest="command", metavar="{train,compare,reproduce}", parser_class=_Parser)
     common = dict(formatter_class=_Formatter)
@@ -166,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_p.add_argument("--alphas", type=float, nargs="+", default=None, metavar="ALPHA",
                            help="the α values to compare (default: 0 and the preset's α)")
     compare_p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per α (seed, seed+1, ...)")
-    _add_backend_options(compare_p)
+    _add_backend_options(compare_p, threads_option=True)
     repro = commands.add_parser("reproduce", help="reproduce one of the paper's experiments (or all)", **common)
     repro.add_argument("experiment", help="experiment name (e.g. generalization, memorization, ... or all)")
     repro.add_argument("--preset", default=DEFAULT_PRESET, help="smoke, quick or paper")
@@ -181,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
                        help="data sets of the tabular experiment, e.g. iris csv:abalone.csv:rings "
                             "(default: the preset's)")
-    _add_backend_options(repro)
+    _add_backend_options(repro, threads_option=False)
     repro.add_argument("--tensorboard", action="store_true",
                        help="the training runs also write TensorBoard event files (tensorboard --logdir OUT/runs)")
     repro.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -217,6 +227,18 @@ def _run(args: argparse.Namespace) -> str:
                        note=note).report)
 
 
+def _after_write_error(args: argparse.Namespace, error: OSError) -> str:
+    """How to go on after a failed write: resume the run, or run the comparison or experiment again."""
+    from vicinal.train.checkpoint import has_checkpoint
+
+    if args.command != "train":
+        return f"; once there is room, run the same {args.command} command again: it resumes"
+    folder = Path(error.filename).parent if error.filename else None
+    if folder is not None and has_checkpoint(folder):
+        return f"; once there is room, continue with --resume {folder}"
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vicinal`` and ``python -m vicinal``; returns the exit code."""
     parser = build_parser()
@@ -224,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    from vicinal.train import NonFiniteLossError, TrainingInterrupted
+    from vicinal.train import NonFiniteLossError, TrainingInterrupted, WriteError
     from vicinal.train.distributed import process_rank
 
     debug = getattr(args, "debug", False)
@@ -237,10 +259,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         _fail(str(e), 2 if isinstance(e, ValueError) else 1)
-    except OSError as e:  # e.g. an --out folder that cannot be written
+    except WriteError as e:  # a full disk: the file keeps its earlier content, the last checkpoint is intact
         if debug:
             raise
-        _fail(str(e), 1)
+        _fail(f"{e}{_after_write_error(args, e)}", EXIT_WRITE)
+    except OSError as e:  # e.g. an --out folder that cannot be written; a full disk outside vicinal's own writes
+        if debug:
+            raise
+        _fail(str(e), EXIT_WRITE if e.errno in FULL_DISK else 1)
     except KeyboardInterrupt:
         if debug:
             raise

@@ -68,6 +68,11 @@ class Mixup(pl.Callback):
         if off_epoch is not None and (not is_integer(off_epoch) or off_epoch < 0):
             raise ValueError(f"off_epoch={off_epoch!r} is invalid: expected None or an epoch index >= 0")
         self.off_epoch = off_epoch
+        for name, key in (("input_key", input_key), ("target_key", target_key)):
+            if not (is_integer(key) or isinstance(key, str)):
+                raise ValueError(f"{name}={key!r} is invalid: expected an int (a list index) or a str (a dict key)")
+        if input_key == target_key:
+            raise ValueError(f"target_key={target_key!r} is invalid: expected a key other than input_key")
         self.input_key, self.target_key = input_key, target_key
         self.batch: MixedBatch | None = None
 
@@ -78,9 +83,22 @@ class Mixup(pl.Callback):
                 f"a training batch of type {type(batch).__name__} is invalid: expected a list or a dict, which can "
                 "be mixed in place (default_collate makes lists of (x, y) samples; a tuple cannot be changed)"
             )
+        self._check_keys(batch)
         self.mixer.enabled = self.off_epoch is None or trainer.current_epoch < self.off_epoch
         self.batch = self.mixer(batch[self.input_key], batch[self.target_key])
         batch[self.input_key], batch[self.target_key] = self.batch.inputs, self.batch.targets
+
+    def _check_keys(self, batch: MutableSequence | MutableMapping) -> None:
+        """``input_key`` and ``target_key`` name two entries of ``batch`` (indices of a list, keys of a dict)."""
+        for name, key in (("input_key", self.input_key), ("target_key", self.target_key)):
+            if isinstance(batch, MutableMapping):
+                if key not in batch:
+                    keys = sorted(map(repr, batch))
+                    raise ValueError(f"{name}={key!r} is invalid for a training batch with keys {keys}: expected "
+                                     "one of its keys")
+            elif not is_integer(key) or not 0 <= key < len(batch):
+                raise ValueError(f"{name}={key!r} is invalid for a training batch that is a list of {len(batch)}: "
+                                 f"expected an index in [0, {len(batch)}) (a list [x, y, ...] of at least 2)")
 
     def state_dict(self) -> dict[str, Any]:
         return self.mixer.state_dict()

@@ -41,24 +41,24 @@ from typing import Any, Literal, get_args
 
 import torch
 
-from .core._checks import check_alpha, check_batch, check_choice, check_fraction, check_positive_int, invalid, is_real
+from .core._checks import (
+    check_alpha,
+    check_batch,
+    check_choice,
+    check_fraction,
+    check_num_classes,
+    check_positive_int,
+    invalid,
+    is_real,
+)
 from .core.cutmix import _box_mask, sample_boxes
 from .core.generators import own_generator, reseed_in_worker
 from .core.mix import _mix_rows
 from .core.sampling import _draw_lambda
 from .core.targets import to_soft_targets
-from .data.dataset import MAX_CLASSES
 
 TimmMode = Literal["batch", "pair", "elem", "half"]
 TIMM_MODES: tuple[str, ...] = get_args(TimmMode)
-
-
-def check_num_classes(value: int) -> int:
-    """A class count the soft targets can be built for: 1 <= C <= `vicinal.data.MAX_CLASSES`, as the data loaders."""
-    value = check_positive_int("num_classes", value)
-    if value > MAX_CLASSES:
-        raise invalid("num_classes", value, f"at most {MAX_CLASSES} (vicinal.data.MAX_CLASSES), the data loaders' cap")
-    return value
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,12 @@ from typing import Any, Literal
 import torch
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
-from .core._checks import check_alpha, invalid
+from .core._checks import check_alpha, check_num_classes, invalid
 from .core.batch import MixedBatch
 from .core.cutmix import cutmix
 from .core.generators import own_generator, reseed_in_worker
 from .core.mixup import mixup
 from .core.targets import _check_probability_rows
-from .timm import check_num_classes
 
 LabelsGetter = Literal["default"] | Callable[[Any], Any] | None
 

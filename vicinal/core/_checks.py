@@ -13,6 +13,9 @@ Pairing = Literal["permutation", "flip", "roll", "same_class", "knn", "same_clas
 MixMode = Literal["both", "inputs", "labels"]
 PAIRINGS: tuple[str, ...] = get_args(Pairing)
 MIX_MODES: tuple[str, ...] = get_args(MixMode)
+# Most classes anything in vicinal takes: one-hot targets of a batch are (B, C), so a stray count such as 10**9
+# would ask for gigabytes. The data loaders use the same cap (vicinal.data.MAX_CLASSES is this constant).
+MAX_CLASSES = 10_000
 
 
 def invalid(name: str, value: object, expected: str) -> ValueError:
@@ -59,6 +62,13 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
 def check_positive_int(name: str, value: int) -> int:
     if not is_integer(value) or value < 1:
         raise invalid(name, value, "an integer >= 1")
+    return int(value)
+
+
+def check_num_classes(value: int, name: str = "num_classes") -> int:
+    """A number of classes: an integer in [1, MAX_CLASSES]."""
+    if not is_integer(value) or not 1 <= value <= MAX_CLASSES:
+        raise invalid(name, value, f"an integer >= 1 and <= {MAX_CLASSES} (vicinal.data.MAX_CLASSES)")
     return int(value)
 
 

@@ -14,6 +14,7 @@ from ._checks import (
     check_choice,
     check_flag,
     check_fraction,
+    check_num_classes,
     check_positive_int,
     invalid,
 )
@@ -39,7 +40,7 @@ def vicinity_options(
 ) -> VicinityOptions:
     return VicinityOptions(
         alpha=check_alpha(alpha),
-        num_classes=None if num_classes is None else check_positive_int("num_classes", num_classes),
+        num_classes=None if num_classes is None else check_num_classes(num_classes),
         per_sample=check_flag("per_sample", per_sample),
         pairing=check_choice("pairing", pairing, PAIRINGS),
         label_smoothing=check_fraction("label_smoothing", label_smoothing, closed=False),

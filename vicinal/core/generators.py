@@ -15,7 +15,7 @@ def own_generator(*, seed: int | None = None, generator: torch.Generator | None 
     Never the global RNG. Giving both, or a seed torch cannot take, is a ValueError.
     """
     if seed is not None and not (is_integer(seed) and -(2**63) <= seed < 2**64):
-        raise invalid("seed", seed, "None or an integer in [-2**63, 2**64)")
+        raise invalid("seed", seed, "an integer in [-2**63, 2**64) or None")
     if seed is not None and generator is not None:
         raise invalid("seed", seed, "None when a generator is given (give either seed or generator)")
     if generator is not None:

@@ -104,6 +104,9 @@ def mixed_loss(
     if not (is_real(lam) or isinstance(lam, torch.Tensor)) or getattr(lam, "dtype", None) == torch.bool:
         raise invalid("type(lam)", type(lam), "a real number or a real tensor")
     loss_a, loss_b = criterion(output, y_a), criterion(output, y_b)
+    for name, loss in (("criterion(output, y_a)", loss_a), ("criterion(output, y_b)", loss_b)):
+        if not isinstance(loss, torch.Tensor):
+            raise invalid(f"type({name})", type(loss), "a torch.Tensor (a loss autograd can differentiate)")
     lam = torch.as_tensor(lam, dtype=loss_a.dtype, device=loss_a.device)
     if lam.shape == (1,):  # one λ for the batch, as a 1-element tensor
         lam = lam.reshape(())

@@ -21,7 +21,9 @@ from ._checks import (
     check_floating,
     check_fraction,
     check_labels,
-    check_positive_int,
+    check_num_classes,
+    check_tensor,
+    invalid,
     is_integer,
 )
 from .batch import MixedBatch
@@ -47,20 +49,21 @@ def segmentation_targets(
     """Class-index masks (B, *S) (S the spatial dims, e.g. H, W) → per-pixel soft targets (B, C, *S).
 
     Each pixel's row is its one-hot class, smoothed to (1 − ε)·one-hot + ε/C with label smoothing ε,
-    so it sums to 1; a pixel equal to `ignore_index` gets a row of zeros (it sums to 0).
+    so it sums to 1; a pixel equal to `ignore_index` gets a row of zeros (it sums to 0). The comparison is exact:
+    an `ignore_index` the masks' dtype cannot hold (256 for uint8, 255 for int8) matches no pixel.
 
     >>> segmentation_targets(torch.tensor([[[0, 255]]]), num_classes=2, ignore_index=255)[0, :, 0]
     tensor([[1., 0.],
             [0., 0.]])
     """
-    num_classes = check_positive_int("num_classes", num_classes)
+    num_classes = check_num_classes(num_classes)
     label_smoothing = check_fraction("label_smoothing", label_smoothing, closed=False)
     if not isinstance(masks, torch.Tensor) or masks.ndim < 2 or masks.dtype == torch.bool or masks.is_floating_point():
         got = f"{tuple(masks.shape)} {masks.dtype}" if isinstance(masks, torch.Tensor) else type(masks).__name__
         raise ValueError(f"masks={got} is invalid: expected an integer tensor of class indices (B, H, W)")
     if ignore_index is not None and not is_integer(ignore_index):
         raise ValueError(f"ignore_index={ignore_index!r} is invalid: expected an integer or None")
-    ignored = None if ignore_index is None else masks == ignore_index
+    ignored = None if ignore_index is None or not _holds(masks.dtype, ignore_index) else masks == ignore_index
     labels = masks if ignored is None else masks.masked_fill(ignored, 0)
     check_labels("masks", labels, num_classes)
     targets = torch.zeros((masks.shape[0], num_classes, *masks.shape[1:]), dtype=dtype, device=masks.device)
@@ -72,20 +75,33 @@ def segmentation_targets(
     return targets
 
 
+def _holds(dtype: torch.dtype, value: int) -> bool:
+    """Whether an integer tensor of ``dtype`` can hold ``value``: one it cannot hold equals no pixel (compared in the
+    mask's dtype, it would wrap, e.g. 256 to 0 in uint8)."""
+    info = torch.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
 def segmentation_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Per-pixel cross-entropy against soft targets, averaged over the class mass, in float32.
 
     −Σ_pixels Σ_c targets_c · log softmax(logits)_c / Σ_pixels Σ_c targets_c. logits and targets:
     (B, C, *S). Ignored pixels (zero rows) add nothing to either sum, so on unmixed targets this equals
     `F.cross_entropy(logits, masks, ignore_index=...)`; a mixed pixel counts with its mass. 0 when every
-    pixel is ignored.
+    pixel is ignored. Negative (or NaN) targets raise ValueError.
     """
+    check_tensor("logits", logits)
+    check_tensor("targets", targets)
     if logits.ndim < 2 or targets.shape != logits.shape:
         raise ValueError(
             f"targets of shape {tuple(targets.shape)} are invalid: expected the shape of the logits "
             f"{tuple(logits.shape)}, (B, C, *S)"
         )
     targets = targets.float()
+    low = targets.min() if targets.numel() else None
+    if low is not None and not bool(low >= 0):  # False for NaN too
+        raise invalid("targets.min()", low.item(), "targets >= 0 (class mass per pixel; an ignored pixel's row is "
+                      "all zeros)")
     total = F.cross_entropy(logits.float(), targets, reduction="sum")
     return total / targets.sum().clamp_min(torch.finfo(torch.float32).tiny)
 

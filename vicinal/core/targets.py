@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_fraction, check_labels, check_positive_int, check_tensor, invalid
+from ._checks import check_fraction, check_labels, check_num_classes, check_tensor, invalid
 
 
 def to_soft_targets(
@@ -48,7 +48,7 @@ def check_soft_targets(
     else:
         if num_classes is None:
             raise invalid("num_classes", num_classes, "the number of classes, for class indices y")
-        num_classes = check_positive_int("num_classes", num_classes)
+        num_classes = check_num_classes(num_classes)
         if y.ndim != 1:
             raise invalid("y.shape", tuple(y.shape), "(B,) for class indices")
         soft = torch.zeros((y.shape[0], num_classes), dtype=dtype, device=y.device)

@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vicinal.core._checks import MAX_CLASSES  # most classes a data set may have: labels are 0..C-1 with C <= this
 from vicinal.data.augment import Augment
 
 Kind = Literal["image", "sequence", "tabular"]
 KINDS: tuple[str, ...] = get_args(Kind)
-MAX_CLASSES = 10_000  # most classes a data set may have: labels are 0..C-1 with C <= this
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CHUNK_ELEMENTS = 1 << 22  # elements per block when statistics and conversions go through an array in blocks
 

@@ -1,6 +1,7 @@
 """The trainer layer: config and presets, schedules, checkpoints, train(), train_all() (in this process or on Ray),
 compare(), callbacks (TensorBoard among them), distributed helpers."""
 
+from vicinal._io import WriteError
 from vicinal.train.backends import train_all
 from vicinal.train.callbacks import Callback, RunInfo, StepEvent
 from vicinal.train.checkpoint import export_safetensors, load_checkpoint, resume_config, save_checkpoint
@@ -12,6 +13,7 @@ from vicinal.train.trainer import Result, train
 
 __all__ = [
     "PRESETS", "Callback", "CompareResult", "NonFiniteLossError", "Result", "RunInfo", "RunLength", "StepEvent",
-    "TrainConfig", "TrainingInterrupted", "build_optimizer", "build_scheduler", "compare", "config_from_preset",
-    "export_safetensors", "load_checkpoint", "resume_config", "save_checkpoint", "train", "train_all",
+    "TrainConfig", "TrainingInterrupted", "WriteError", "build_optimizer", "build_scheduler", "compare",
+    "config_from_preset", "export_safetensors", "load_checkpoint", "resume_config", "save_checkpoint", "train",
+    "train_all",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
@@ -18,11 +19,17 @@ from vicinal.train.callbacks import Callback
 from vicinal.train.checkpoint import has_checkpoint
 from vicinal.train.config import TrainConfig, require_package
 from vicinal.train.rundir import default_run_dir
+from vicinal.train.signals import StopSignals, TrainingInterrupted
 from vicinal.train.trainer import Result, train
 
 Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 MAX_RETRIES = 3  # times a Ray task whose worker or node died is started again (each time from its checkpoint)
+POLL_SECONDS = 0.5  # how often the driver looks for a stop signal while the Ray tasks run
+STOP_SECONDS = 120.0  # how long a stopped driver waits for its runs to save their checkpoints
+ADDRESS_TIMEOUT = 10.0  # seconds an --address has to accept a connection and answer as a gRPC server
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a gRPC client sends first (RFC 9113, section 3.4)
+HTTP2_SETTINGS = bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # an empty SETTINGS frame (type 4), which the server answers
 
 
 def train_or_resume(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Result:
@@ -42,7 +49,10 @@ def train_all(configs: Sequence[TrainConfig], *, callbacks: Sequence[Callback] =
     of ``ray start --head``), else ``ray.init()`` (a cluster started on this machine, or one for this call).
     A task whose worker or node dies is retried up to MAX_RETRIES times and resumes from its run folder's
     checkpoint, so the run folders must be on storage every node sees (``out`` and ``data_dir`` are made
-    absolute here). ``callbacks`` run in the workers, on copies: what they record stays there.
+    absolute here). ``callbacks`` run in the workers, on copies: what they record stays there. SIGTERM or SIGINT
+    while the tasks run stops every run with a checkpoint, as it stops one run of the local backend, and raises
+    TrainingInterrupted; the same call again resumes them. An ``address`` that does not answer as a Ray cluster
+    within ADDRESS_TIMEOUT seconds raises ValueError.
     """
     check_choice("backend", backend, BACKENDS)
     if backend == "local":
@@ -70,16 +80,39 @@ def _for_cluster(config: TrainConfig) -> TrainConfig:
     return config.replace(out=str(out.resolve()), data_dir=data_dir)
 
 
-def _check_address(address: str) -> None:
-    """HOST:PORT (or ray://HOST:PORT) that accepts a connection: Ray itself waits for minutes on a wrong one."""
+def _check_address(address: str, *, timeout: float = ADDRESS_TIMEOUT) -> None:
+    """HOST:PORT (or ray://HOST:PORT) where a gRPC server answers within ``timeout`` seconds, as a Ray cluster's does:
+    Ray itself retries for many minutes, deaf to Ctrl-C, on an address that does not answer or is no Ray."""
     expected = "HOST:PORT of a running Ray cluster (ray start --head)"
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"address={address!r} is invalid: expected {expected}")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as connection:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("0", "false"):  # with TLS the server speaks first
+                fault = _grpc_fault(connection, timeout=timeout)
+                if fault:
+                    raise ValueError(f"address={address!r} is invalid: expected {expected} (it {fault})")
     except OSError as e:
         raise ValueError(f"address={address!r} is invalid: expected {expected} ({e})") from None
+
+
+def _grpc_fault(connection: socket.socket, *, timeout: float) -> str | None:
+    """None when the server on ``connection`` answers HTTP/2's connection preface with a SETTINGS frame within
+    ``timeout`` seconds (as every gRPC server, Ray's among them, does), else what it did instead."""
+    deadline = time.monotonic() + timeout
+    connection.sendall(HTTP2_PREFACE + HTTP2_SETTINGS)
+    reply = b""
+    while len(reply) < 9:  # a frame header: length (3 bytes), type (1), flags (1), stream (4)
+        connection.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            chunk = connection.recv(9 - len(reply))
+        except socket.timeout:
+            return f"did not answer within {timeout:g} s"
+        if not chunk:
+            return "closed the connection"
+        reply += chunk
+    return None if reply[3] == HTTP2_SETTINGS[3] else f"answered {reply[:9]!r}, not as gRPC"
 
 
 def _train_on_ray(configs: list[TrainConfig], callbacks: tuple[Callback, ...], address: str | None) -> list[Result]:
@@ -106,7 +139,8 @@ def _train_on_ray(configs: list[TrainConfig], callbacks: tuple[Callback, ...], a
         refs = [task.options(num_cpus=n, num_gpus=int(gpu and (c.device == "auto" or c.device.startswith("cuda"))),
                              max_retries=MAX_RETRIES, name=f"vicinal {Path(c.out).name}").remote(c, callbacks, n)
                 for c, n in zip(configs, cpus)]
-        return _gather(ray, refs)
+        with StopSignals() as stop:  # in place of ray.init's SIGTERM handler, which exits mid-wait
+            return _gather(ray, refs, stop, root=os.path.commonpath([c.out for c in configs]))
     finally:
         if started:
             ray.shutdown()
@@ -120,14 +154,25 @@ def _ray_task(config: TrainConfig, callbacks: tuple[Callback, ...], cpus: int) -
     return result
 
 
-def _gather(ray, refs: list) -> list[Result]:
+def _gather(ray, refs: list, stop: StopSignals, *, root: str) -> list[Result]:
     """The tasks' Results in order, once all are in; the first failure cancels the others and is raised as the
-    run's own exception (a ValueError stays a ValueError)."""
+    run's own exception (a ValueError stays a ValueError). A stop signal cancels every task, which Ray delivers
+    as SIGINT: each run saves a checkpoint and stops, as it would alone; TrainingInterrupted is raised once they
+    have (or after STOP_SECONDS)."""
     results, pending = {}, list(refs)
     try:
         while pending:
-            (done,), pending = ray.wait(pending, num_returns=1)
-            results[done] = ray.get(done)  # a failed run raises here, at once
+            done, pending = ray.wait(pending, num_returns=1, timeout=POLL_SECONDS)
+            for ref in done:
+                results[ref] = ray.get(ref)  # a failed run raises here, at once
+            if stop.received is not None and pending:
+                for ref in pending:
+                    ray.cancel(ref)
+                ray.wait(pending, num_returns=len(pending), timeout=STOP_SECONDS)
+                raise TrainingInterrupted(stop.signum, root, saved=f"the runs in {root} saved their checkpoints "
+                                                                  "(the same command again continues them)")
+    except TrainingInterrupted:
+        raise
     except BaseException as e:
         for ref in refs:
             ray.cancel(ref)

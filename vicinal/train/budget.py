@@ -24,7 +24,7 @@ from vicinal.core.generators import make_generator
 from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
-from vicinal.train.distributed import DistContext, broadcast_object
+from vicinal.train.distributed import DistContext, main_decides
 from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
 from vicinal.train.hardware import cpu_description, maybe_compile
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
@@ -216,15 +216,16 @@ def plan_budget(config: TrainConfig, data: RunData, model: nn.Module, length: Ru
                 ctx: DistContext, amp: torch.dtype | None) -> BudgetPlan:
     """The length of ``length`` that fits ``config.time_budget``, measured by a probe of ``model`` on ``data`` (rank 0
     measures, every rank gets the same plan). Nothing passed in is changed."""
-    plan = None
-    if ctx.is_main:
+
+    def decide() -> BudgetPlan:
         noisy = config.label_noise > 0
         cost = measure(config, data, model, device=device, amp=amp)
         cut = fit_length(length, cost, budget=config.time_budget, fit_every_evaluation=noisy,
                          min_epochs=min_epochs(config, steps_per_epoch=length.steps_per_epoch))
-        plan = BudgetPlan(cut, record(length, cut, cost, budget=config.time_budget,
+        return BudgetPlan(cut, record(length, cut, cost, budget=config.time_budget,
                                       precision="bf16" if amp else "fp32", fit_every_evaluation=noisy))
-    return broadcast_object(plan, ctx)
+
+    return main_decides(decide, ctx)  # a budget too short: every rank refuses alike
 
 
 def check_same_budget(budget: dict, config: TrainConfig, *, seconds: str = "seconds", where: str) -> None:

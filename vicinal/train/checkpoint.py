@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from vicinal._io import atomic_write, temporary_name
+from vicinal._io import atomic_write, temporary_name, writing
 from vicinal.train.config import TrainConfig, check_resumable, config_from_dict
 from vicinal.train.digest import content_digest
 from vicinal.train.progress import Progress
@@ -33,19 +33,22 @@ def previous_path(path: str | os.PathLike) -> Path:
 
 
 def _keep_previous(path: Path) -> None:
-    """Make previous_path(path) the file now at ``path`` (a hard link; a copy where links are not supported)."""
-    if not path.is_file():
+    """Make previous_path(path) the file now at ``path`` (a hard link; a copy where links are not supported).
+
+    When both names already are one file (a save cut short after this step) there is nothing to do: renaming a
+    link onto another link of the same file does nothing (POSIX rename), which would leave the temporary name."""
+    previous = previous_path(path)
+    if not path.is_file() or (previous.is_file() and os.path.samefile(path, previous)):
         return
-    tmp = temporary_name(previous_path(path))
+    tmp = temporary_name(previous)
     try:
         try:
             os.link(path, tmp)
         except OSError:
             shutil.copyfile(path, tmp)
-        os.replace(tmp, previous_path(path))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        os.replace(tmp, previous)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone after the rename, unless the rename did nothing
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
@@ -54,7 +57,8 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
     path = Path(path)
     payload = {"format": FORMAT, **state}
     payload[CHECKSUM_KEY] = content_digest(payload)
-    _keep_previous(path)
+    with writing(previous_path(path)):
+        _keep_previous(path)
     return atomic_write(path, lambda f: torch.save(payload, f))
 
 

@@ -112,9 +112,11 @@ def _check_finite(name: str, value, *, low: float, high: float | None = None,
     too_low = value <= low if low_open else value < low
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
+        if high is None:  # no upper end: a range ending in "inf]" would read as if inf were allowed
+            raise _bad(name, value, f"a finite number {'>' if low_open else '≥'} {low}")
         lo = "(" if low_open else "["
         hi = ")" if high_open else "]"
-        raise _bad(name, value, f"a number in {lo}{low}, {high if high is not None else 'inf'}{hi}")
+        raise _bad(name, value, f"a number in {lo}{low}, {high}{hi}")
 
 
 def _check_int(name: str, value, *, low: int, allow_none: bool = False) -> None:

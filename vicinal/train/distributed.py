@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,23 @@ def gather_objects(obj, ctx: DistContext) -> list:
     out = [None] * ctx.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def main_decides(decide: Callable[[], T], ctx: DistContext) -> T:
+    """``decide()``, run on rank 0 only, on every rank; a ValueError it raises is raised on every rank alike (so no
+    rank is left waiting for one that gave up)."""
+    if not ctx.enabled:
+        return decide()
+    outcome: tuple = (None, None)
+    if ctx.is_main:
+        try:
+            outcome = (decide(), None)
+        except ValueError as e:
+            outcome = (None, str(e))
+    value, error = broadcast_object(outcome, ctx)
+    if error is not None:
+        raise ValueError(error)
+    return value
 
 
 def broadcast_object(obj, ctx: DistContext):

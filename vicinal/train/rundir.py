@@ -49,6 +49,14 @@ def _foreign_files(folder: Path, kind: FolderKind) -> list[str]:
     return names
 
 
+def _other_kind(names: list[str], kind: FolderKind) -> FolderKind | None:
+    """The other kind of vicinal folder whose mark is among ``names`` (a run's lock file or checkpoint, a
+    comparison's lock file), None when there is none."""
+    other: FolderKind = "compare" if kind == "run" else "run"
+    marks = {lock_name(other)} | ({CHECKPOINT_NAME} if other == "run" else set())
+    return other if marks & set(names) else None
+
+
 def _lock(folder: Path, kind: FolderKind, *, resume: bool) -> tuple[int, bool]:
     """Check ``folder`` is free for a ``kind`` (made here unless ``resume``), lock it and remove the temporary files
     a killed process left; (the lock file's descriptor, whether the folder was made here). ValueError when the
@@ -60,6 +68,10 @@ def _lock(folder: Path, kind: FolderKind, *, resume: bool) -> tuple[int, bool]:
         checkpoint_to_resume(folder)  # nothing is written into a folder that holds no run
     created = not folder.exists()
     foreign = [] if created or resume else _foreign_files(folder, kind)
+    other = _other_kind(foreign, kind)
+    if other:
+        raise ValueError(f"out={str(folder)!r} is invalid: it is a {other} folder written by vicinal; expected a "
+                         f"new or empty folder, or a vicinal {kind} folder")
     if foreign:
         raise ValueError(f"out={str(folder)!r} is invalid: it holds files vicinal did not write "
                          f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); expected a new or empty "

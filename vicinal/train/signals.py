@@ -11,12 +11,12 @@ from types import FrameType
 class TrainingInterrupted(Exception):
     """Raised by the trainer after it saved a checkpoint because a stop signal arrived."""
 
-    def __init__(self, signum: int, run_dir: str) -> None:
+    def __init__(self, signum: int, run_dir: str, *, saved: str | None = None) -> None:
         self.signum = signum
         self.exit_code = 128 + signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
         self.run_dir = run_dir
-        super().__init__(f"stopped by {signal.Signals(signum).name}; checkpoint saved in {run_dir} "
-                         f"(continue with --resume {run_dir})")
+        saved = saved or f"checkpoint saved in {run_dir} (continue with --resume {run_dir})"
+        super().__init__(f"stopped by {signal.Signals(signum).name}; {saved}")
 
 
 class NonFiniteLossError(RuntimeError):
