@@ -205,7 +205,7 @@ def test_results_md_takes_experiments_measured_apart(smoke_all: Path, tmp_path: 
     docs.mkdir()
     (docs / "RESULTS.md").write_text(f"# Results\n\n{START}\n<!-- measured: end -->\n")
     page = publish(run, docs=docs, preset="smoke", large_data=None).read_text()
-    assert "vicinal reproduce generalization --preset smoke" in page and "[length](" in page
+    assert "[generalization](" in page and "[length](" in page and "vicinal reproduce all --preset smoke" in page
     assert "memorization" not in page.split(START)[1]
     assert read_results(docs / "results" / "smoke")["experiments"] == ["generalization", "length"]
 
