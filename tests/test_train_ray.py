@@ -208,8 +208,9 @@ def test_ctrl_c_while_waiting_for_an_address_is_honoured(tmp_path):
 
 def test_sigterm_to_a_ray_driver_stops_its_runs_with_checkpoints_and_exit_143(ray_session, capsys, tmp_path):
     out = tmp_path / "c"
-    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "40", "--quiet", "--threads", "1",
-            "--train-subset", "256", "--batch-size", "64", "--alphas", "0", "1", "--out", str(out)]  # 4 steps an epoch
+    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "40", "--min-steps", "0", "--quiet",
+            "--threads", "1", "--train-subset", "256", "--batch-size", "64", "--alphas", "0", "1",
+            "--out", str(out)]  # 4 steps an epoch
     code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
     address = ray.get_runtime_context().gcs_address  # the driver joins this module's session
     proc = subprocess.Popen([sys.executable, "-c", code, *argv, "--backend", "ray", "--address", address], cwd=ROOT,
