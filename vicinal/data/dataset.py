@@ -99,7 +99,7 @@ def labels_to_tensor(labels: np.ndarray, *, num_classes: int, path: str | PathLi
     return torch.from_numpy(labels.astype(np.int64))
 
 
-def check_num_classes(path: str | PathLike, num_classes: int, what: str) -> int:
+def check_file_classes(path: str | PathLike, num_classes: int, what: str) -> int:
     """Refuse more than `MAX_CLASSES` classes (what a stray label such as 20,000,000 would ask for)."""
     if num_classes > MAX_CLASSES:
         raise file_error(path, f"{what} asks for {num_classes} classes: expected class indices 0..C-1 with "

@@ -17,7 +17,7 @@ from vicinal.data.dataset import (
     channel_stats,
     check_classes_present,
     check_counts,
-    check_num_classes,
+    check_file_classes,
     file_error,
     standardize,
 )
@@ -231,7 +231,7 @@ def npz_dataset(path: Path, *, kind: str, x_train: np.ndarray, y_train: np.ndarr
     """The Dataset of arrays whose shapes, dtypes and counts `load_npz` has checked."""
     y_train, y_test = _labels(y_train, path, "y_train"), _labels(y_test, path, "y_test")
     largest, where = max((int(y.max()), name) for y, name in ((y_train, "y_train"), (y_test, "y_test")))
-    num_classes = check_num_classes(path, largest + 1, f"label {largest} in {where}")
+    num_classes = check_file_classes(path, largest + 1, f"label {largest} in {where}")
     check_classes_present(path, y_train, "y_train")
     if (x_train.ndim, kind) in ((2, "sequence"), (3, "image")):
         x_train, x_test = x_train[:, None], x_test[:, None]  # one channel: (N, 1, T) or (N, 1, H, W)

@@ -74,7 +74,7 @@ def generator_loss(logits: Tensor, labels: Tensor) -> Tensor:
     return -F.binary_cross_entropy_with_logits(logits, labels)
 
 
-def validate(config: GanConfig) -> None:
+def check_gan_config(config: GanConfig) -> None:
     """Raise ValueError on a config that cannot run."""
     for name in ("iterations", "d_steps", "hidden", "depth", "latent", "batch_size", "eval_samples", "snapshot_every"):
         value = getattr(config, name)
@@ -119,7 +119,7 @@ def snapshot_iterations(config: GanConfig) -> list[int]:
 
 def train_gan(config: GanConfig, *, device: str | torch.device = "cpu") -> GanRun:
     """Train G and D with the demo's objectives (see the module's docstring); keep samples at the snapshots."""
-    validate(config)
+    check_gan_config(config)
     with cpu_threads(config.threads):
         return _train(config, torch.device(device))
 

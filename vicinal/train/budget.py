@@ -108,7 +108,7 @@ def _step_seconds(config: TrainConfig, data: RunData, model: nn.Module, *, devic
     return times
 
 
-def measure(config: TrainConfig, data: RunData, model: nn.Module, *, device: torch.device,
+def probe_cost(config: TrainConfig, data: RunData, model: nn.Module, *, device: torch.device,
             amp: torch.dtype | None) -> Cost:
     """Time ``WARMUP_STEPS + PROBE_STEPS`` training steps of a copy of ``model`` on ``data``'s own batches, and
     evaluations of one test batch; the model's weights, the loaders and the random generators are left as they
@@ -219,7 +219,7 @@ def plan_budget(config: TrainConfig, data: RunData, model: nn.Module, length: Ru
 
     def decide() -> BudgetPlan:
         noisy = config.label_noise > 0
-        cost = measure(config, data, model, device=device, amp=amp)
+        cost = probe_cost(config, data, model, device=device, amp=amp)
         cut = fit_length(length, cost, budget=config.time_budget, fit_every_evaluation=noisy,
                          min_epochs=min_epochs(config, steps_per_epoch=length.steps_per_epoch))
         return BudgetPlan(cut, record(length, cut, cost, budget=config.time_budget,
