@@ -109,7 +109,7 @@ def _step_seconds(config: TrainConfig, data: RunData, model: nn.Module, *, devic
 
 
 def probe_cost(config: TrainConfig, data: RunData, model: nn.Module, *, device: torch.device,
-            amp: torch.dtype | None) -> Cost:
+               amp: torch.dtype | None) -> Cost:
     """Time ``WARMUP_STEPS + PROBE_STEPS`` training steps of a copy of ``model`` on ``data``'s own batches, and
     evaluations of one test batch; the model's weights, the loaders and the random generators are left as they
     were."""
