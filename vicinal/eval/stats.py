@@ -113,7 +113,7 @@ class Paired:
             return f"{scale * self.mean:.{digits}f}{unit} (one seed)"
         low, high = sorted(scale * v for v in self.ci())
         return (f"{scale * self.mean:.{digits}f}{unit}, 95 % CI [{low:.{digits}f}, {high:.{digits}f}], "
-                f"t = {self.t:.1f}, df = {self.df}, p = {format_p(self.p)} "
+                f"t = {self.t:.1f}, df = {self.df}, {p_clause(self.p)} "
                 f"(per seed: {each})")
 
 
@@ -122,6 +122,12 @@ def format_p(p: float) -> str:
     if p is None or math.isnan(p):
         return "—"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_clause(p: float) -> str:
+    """"p = 0.031", or "p < 0.001"."""
+    text = format_p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:

@@ -9,7 +9,7 @@ from vicinal._io import write_text
 from vicinal.eval import learning_curves, markdown_table, mean_std, paired, reliability_diagram
 from vicinal.eval.between import between_markdown, between_plot, mean_over
 from vicinal.eval.report import mean
-from vicinal.eval.stats import format_p
+from vicinal.eval.stats import p_clause
 from vicinal.train.budget import describe_budget
 from vicinal.train.data import data_note
 from vicinal.train.rundir import REPORT_NAME
@@ -197,7 +197,7 @@ def _sentence(name: str, label: str, diff, *, scale: float, unit: str, digits: i
         return f"{metric}: {side} by {abs(average):.{digits}f} {unit} in the one seed: indicative only."
     low, high = sorted(scale * v for v in diff.ci())
     size = (f"mean difference {average:+.{digits}f} {unit}, 95 % CI [{low:.{digits}f}, {high:.{digits}f}], "
-            f"paired t-test p = {format_p(diff.p)}")
+            f"paired t-test {p_clause(diff.p)}")
     verdict = diff.verdict(-1)
     if verdict == "reproduced":
         return f"{metric}: {label} is lower than ERM in {lower} of {n} seeds ({size}): {label} is ahead at p < 0.05."
