@@ -208,9 +208,10 @@ def test_ctrl_c_while_waiting_for_an_address_is_honoured(tmp_path):
 
 def test_sigterm_to_a_ray_driver_stops_its_runs_with_checkpoints_and_exit_143(ray_session, capsys, tmp_path):
     out = tmp_path / "c"
-    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "40", "--min-steps", "0", "--quiet",
+    # 300 epochs of 4 steps (a few seconds a run): long enough that neither run ends before both have started
+    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "300", "--min-steps", "0", "--quiet",
             "--threads", "1", "--train-subset", "256", "--batch-size", "64", "--alphas", "0", "1",
-            "--out", str(out)]  # 4 steps an epoch
+            "--out", str(out)]
     code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
     address = ray.get_runtime_context().gcs_address  # the driver joins this module's session
     proc = subprocess.Popen([sys.executable, "-c", code, *argv, "--backend", "ray", "--address", address], cwd=ROOT,
@@ -227,7 +228,7 @@ def test_sigterm_to_a_ray_driver_stops_its_runs_with_checkpoints_and_exit_143(ra
     assert err.splitlines()[-1] == (f"vicinal: stopped by SIGTERM; the runs in {out} saved their checkpoints (the "
                                     "same command again continues them)")
     epochs = [load_checkpoint(path)["epoch"] for path in sorted(out.glob("*/checkpoint.pt"))]
-    assert len(epochs) == 2 and max(epochs) < 40  # both stopped early
+    assert len(epochs) == 2 and max(epochs) < 300  # both stopped early
     code, _, err = _run(capsys, *argv)  # the same compare again (here on the local backend) continues them
     assert code == 0, err
-    assert [len(path.read_text().splitlines()) for path in sorted(out.glob("*/metrics.jsonl"))] == [40, 40]
+    assert [len(path.read_text().splitlines()) for path in sorted(out.glob("*/metrics.jsonl"))] == [300, 300]
