@@ -47,7 +47,7 @@ def test_a_users_npz_of_each_kind_compares_with_a_fitting_model_and_no_unasked_a
         assert requested == dict(model="auto", augment_crop=None, augment_flip=None)
         assert json.loads((tmp_path / "cmp" / sub / "results.json").read_text())["model"] == model
     report = (tmp_path / "cmp" / "report.md").read_text()
-    assert f"# ERM vs mixup: {model} on {dataset}" in report and "augmentation: none" in report
+    assert f"# ERM vs mixup α=0.4: {model} on {dataset}" in report and "augmentation: none" in report
 
 
 def test_augmentation_a_user_asks_for_on_small_images_is_used(capsys, tmp_path):

@@ -158,8 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="{train,compare,reproduce}", parser_class=_Parser)
     common = dict(formatter_class=_Formatter)
     train_p = commands.add_parser("train", help="train one model", **common)
-    compare_p = commands.add_parser("compare", help="ERM vs mixup (or a list of α) over seeds, one report",
-                                    description="Train every α on the same budget, seed by seed, and write one "
+    compare_p = commands.add_parser("compare", help="ERM vs mixup (or a list of α, or of methods) over seeds, one "
+                                                    "report",
+                                    description="Train every arm (an α, or a method at its α) on the same budget, "
+                                                "seed by seed, and write one "
                                                 "report. Run again with the same --out, it continues an interrupted "
                                                 "comparison: finished runs are kept, a stopped one resumes.",
                                     **common)
@@ -174,8 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_p.add_argument("--resume", metavar="DIR", default=None,
                          help="continue the run in DIR from its latest checkpoint (options given must agree)")
     compare_p.add_argument("--alphas", type=float, nargs="+", default=None, metavar="ALPHA",
-                           help="the α values to compare (default: 0 and the preset's α)")
-    compare_p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per α (seed, seed+1, ...)")
+                           help="the α values of --method to compare (default: 0 and the preset's α)")
+    compare_p.add_argument("--methods", nargs="+", default=None, metavar="METHOD[:ALPHA]",
+                           help="the methods to compare instead, each at its own α: erm, or a --method name at --alpha "
+                                "or at the α given after a colon (e.g. erm mixup:1 resizemix fmix:1 regmixup:20)")
+    compare_p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per arm (seed, seed+1, ...)")
     _add_backend_options(compare_p, threads_option=True)
     repro = commands.add_parser("reproduce", help="reproduce one of the paper's experiments (or all)", **common)
     repro.add_argument("experiment", help="experiment name (e.g. generalization, memorization, ... or all)")
@@ -223,8 +228,8 @@ def _run(args: argparse.Namespace) -> str:
         return str(result.run_dir / REPORT_NAME)
     config = config_from_preset(args.preset, **overrides)
     note = PRESET_NOTES.get(args.preset) if config.dataset == PRESETS[args.preset]["dataset"] else None
-    return str(compare(config, alphas=args.alphas, seeds=args.seeds, backend=args.backend, address=args.address,
-                       note=note).report)
+    return str(compare(config, alphas=args.alphas, methods=args.methods, seeds=args.seeds, backend=args.backend,
+                       address=args.address, note=note).report)
 
 
 def _after_write_error(args: argparse.Namespace, error: OSError) -> str:

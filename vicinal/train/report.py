@@ -1,4 +1,5 @@
-"""report.md of a run and of a comparison (ERM vs mixup): tables, learning curves and reliability diagrams."""
+"""report.md of a run and of a comparison (ERM vs mixup, or vs other mixing methods): tables, paired verdicts over
+seeds, learning curves and reliability diagrams (arXiv 1710.09412)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,23 @@ RELIABILITY_NOTE = ("Reliability diagram: accuracy of the test predictions per c
                     "(above the bar: over-confident). ECE in each title.")
 
 
-def label_of(alpha: float, method: str = "mixup") -> str:
-    return "ERM" if alpha == 0 else f"{method} α={alpha:g}"
+METHOD_NAMES = {"mixup": "mixup", "cutmix": "CutMix", "manifold_mixup": "Manifold Mixup", "resizemix": "ResizeMix",
+                "fmix": "FMix", "regmixup": "RegMixup", "c_mixup": "C-Mixup"}
+
+
+def label_of(alpha: float, method: str = "mixup", *, eta: float = 1.0) -> str:
+    """A run's name in reports: "ERM" at α = 0, else the method at its α ("mixup α=1", "RegMixup α=20"; ResizeMix's
+    α only switches it on, so it is left out; RegMixup's η when it is not 1)."""
+    if alpha == 0:
+        return "ERM"
+    name = METHOD_NAMES.get(method, method)
+    label = name if method == "resizemix" else f"{name} α={alpha:g}"
+    return f"{label} η={eta:g}" if method == "regmixup" and eta != 1 else label
+
+
+def run_label(config) -> str:
+    """``label_of`` a run's config."""
+    return label_of(config.alpha, config.method, eta=config.regmixup_eta)
 
 
 def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
@@ -34,7 +50,7 @@ def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
 def write_run_report(result) -> Path:
     """report.md of one run (with learning_curves.png and reliability.png) in its folder."""
     run_dir, c, f = Path(result.run_dir), result.config, result.final
-    label = label_of(c.alpha, c.method)
+    label = run_label(c)
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
     budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
@@ -55,7 +71,13 @@ def write_run_report(result) -> Path:
 # The metrics a comparison reports per run, all lower-is-better: (results.json key, name, scale, unit of differences)
 METRICS = (("test_error", "test error %", 100, "points"), ("test_nll", "test NLL", 1, "nats"),
            ("ece", "ECE %", 100, "points"), ("gap", "train–test gap %", 100, "points"),
-           ("fgsm_error", "FGSM error %", 100, "points"))
+           ("fgsm_error", "FGSM error %", 100, "points"),
+           ("noise_confidence", "confidence on noise %", 100, "points"),
+           ("digits_confidence", "confidence on digits %", 100, "points"))
+OFF_DATA_NOTE = ("confidence on noise / digits: the mean top-class probability on 1,000 images of uniform noise and on "
+                 "scikit-learn's 1,797 handwritten digits scaled to the images' size, inputs of none of the classes "
+                 "(RegMixup's out-of-distribution measure, arXiv 2206.14502): lower is a network that knows it "
+                 "does not know.")
 GAP_NOTE = ("train–test gap: test error minus the error on the training set itself (un-augmented, true labels, after "
             "the last epoch); near the test error when the network fits its training set.")
 
@@ -69,15 +91,16 @@ def _metric(final: dict, key: str) -> float | None:
 
 def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None, note: str | None = None,
                          between: dict | None = None) -> Path:
-    """report.md of a comparison: mean ± std over seeds per α, each metric's per-seed paired difference from ERM
-    with a sentence saying what it shows, the in-between curves and the two-moons picture (``between``, as
+    """report.md of a comparison: mean ± std over seeds per arm; every arm against ERM (and against mixup, when other
+    methods are compared too) at a glance with the paired verdicts; each arm's per-seed paired differences from ERM
+    with a sentence per metric; the in-between curves and the two-moons picture (``between``, as
     compare.measure_between returns it), learning curves, reliability diagrams; what its time ``budget`` bought,
     when it had one; ``note`` opens it (e.g. why this regime)."""
     root = Path(root)
     groups: dict[str, list] = {}
     for r in runs:
-        groups.setdefault(label_of(r.config.alpha, r.config.method), []).append(r)
-    first = runs[0].config
+        groups.setdefault(run_label(r.config), []).append(r)
+    first, title = runs[0].config, " vs ".join(groups)
     metrics = [m for m in METRICS if all(_metric(r.final, m[0]) is not None for r in runs)]
     headers = ["run", "seeds"] + [name for _, name, _, _ in metrics] + ["train seconds"]
     if first.fgsm_eps:
@@ -88,22 +111,58 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
     histories = [m.history for ms in groups.values() for m in ms]
     curves = learning_curves({label: [m.history for m in ms] for label, ms in groups.items()},
                              path=root / "learning_curves.png", metrics=_curve_metrics(histories),
-                             title=f"{first.model} on {first.dataset}: ERM vs mixup")
+                             title=f"{first.model} on {first.dataset}: {title}")
     predictions = {label: (ms[0].last_eval["probs"], ms[0].last_eval["labels"])
                    for label, ms in groups.items() if ms[0].last_eval is not None}
-    lines = [f"# ERM vs mixup: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
-             f"{recipe(first)}; {_points(runs[0].final)}the same budget for every α; mean ± std over seeds.", "",
+    keys = {key for key, *_ in metrics}
+    notes = [note for key, note in (("gap", GAP_NOTE), ("noise_confidence", OFF_DATA_NOTE)) if key in keys]
+    lines = [f"# {title}: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
+             f"{recipe(first)}; {_points(runs[0].final)}the same budget for every run; mean ± std over seeds.", "",
              *_data_lines(first), *([_compare_budget(budget), ""] if budget else []),
-             markdown_table(headers, rows), "", *(_paired_section(groups, metrics)),
+             markdown_table(headers, rows), "", *(line for n in notes for line in (n, "")),
+             *_overview(groups, metrics), *_paired_section(groups, metrics),
              *(_between_section(root, between) if between else []),
              f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
     if predictions:
         rel = reliability_diagram(predictions, path=root / "reliability.png",
                                   title="calibration on the test set (first seed of each)")
         lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
-    lines += ["Each run's folder (alpha<α>-seed<s>) holds its config, metrics, checkpoint and report; "
-              "results.json lists every run's final numbers.", ""]
+    lines += ["Each run's folder (alpha<α>-seed<s>, or <method>-alpha<α>-seed<s>) holds its config, metrics, "
+              "checkpoint and report; results.json lists every run's final numbers.", ""]
     return write_text(root / REPORT_NAME, "\n".join(lines))
+
+
+def _baselines(groups: dict[str, list]) -> list[str]:
+    """The arms the others are judged against: ERM, and the first mixup arm when other mixing methods are compared
+    too (whether a later method is better than mixup itself)."""
+    mixups = [label for label, ms in groups.items() if ms[0].config.method == "mixup" and ms[0].config.alpha > 0]
+    others = [label for label, ms in groups.items() if ms[0].config.method != "mixup" and ms[0].config.alpha > 0]
+    return [label for label in ("ERM", *(mixups[:1] if others else ())) if label in groups]
+
+
+def _overview(groups: dict[str, list], metrics: Sequence[tuple]) -> list[str]:
+    """One table per baseline: every other arm's mean paired difference and p per metric, with the verdict."""
+    lines = []
+    for baseline in _baselines(groups):
+        base = groups[baseline]
+        rows = []
+        for label, members in groups.items():
+            if label in ("ERM", baseline):
+                continue
+            cells = []
+            for key, _, scale, _ in metrics:
+                diff = paired({r.config.seed: _metric(r.final, key) for r in base},
+                              {r.config.seed: _metric(r.final, key) for r in members})
+                verdict = {"reproduced": ": **lower**", "contradicted": ": **higher**"}.get(diff.verdict(-1), "")
+                digits = 2 if scale > 1 else 3
+                cells.append(f"{scale * diff.mean:+.{digits}f}, {p_clause(diff.p)}{verdict}" if diff.n > 1 else
+                             f"{scale * diff.mean:+.{digits}f} (one seed)")
+            rows.append([label, *cells])
+        if rows:
+            lines += [f"Each run − {baseline}, paired by seed (mean difference and the paired t-test's p; **lower** / "
+                      f"**higher**: p < 0.05):", "",
+                      markdown_table(["run", *(name for _, name, _, _ in metrics)], rows), ""]
+    return lines
 
 
 # The in-between curves a comparison reports, all lower-is-better, judged on their mean over λ < 1
@@ -113,10 +172,10 @@ BETWEEN_METRICS = (("miss_rate", "in-between miss rate %", 100, "points"),
 
 
 def _between_section(root: Path, between: dict) -> list[str]:
-    """The in-between curves of every α (table, plot, each mixing α's paired sentences against ERM) and the toy."""
+    """The in-between curves of every arm (table, plot, each mixing arm's paired sentences against ERM) and the toy."""
     groups: dict[str, list[dict]] = {}
     for run in between["runs"]:
-        groups.setdefault(label_of(run["alpha"], run["method"]), []).append(run)
+        groups.setdefault(run.get("label") or label_of(run["alpha"], run["method"]), []).append(run)
     curves = {label: [run["train"] for run in members] for label, members in groups.items()}
     chart = between_plot(curves, path=root / "between.png", title="between training examples: mean ± std over seeds")
     sentences = []
@@ -131,8 +190,8 @@ def _between_section(root: Path, between: dict) -> list[str]:
     rough = ", ".join(f"{label} {value:.2f}" for label, value in between["toy_roughness"].items())
     return ["## Between training examples (the paper's Figures 1(b) and 2)", "",
             f"At x̃ = λ·xᵢ + (1−λ)·xⱼ for {between['pairs']:,} pairs of training points of different classes (the "
-            "same pairs for every α of a seed): the miss rate (the prediction is neither yᵢ nor yⱼ), the mean L2 norm "
-            "of the gradient of the cross-entropy against the mixed target λ·yᵢ + (1−λ)·yⱼ with respect to the "
+            "same pairs for every run of a seed): the miss rate (the prediction is neither yᵢ nor yⱼ), the mean L2 "
+            "norm of the gradient of the cross-entropy against the mixed target λ·yᵢ + (1−λ)·yⱼ with respect to the "
             "input, and the mean p(yᵢ | x̃), which mixup trains toward the straight line λ; mean ± std over seeds.", "",
             between_markdown(curves), "", f"![in-between curves]({chart.name})", "",
             *(["Each curve's mean over λ < 1 (λ = 1 is the training point itself), per seed against ERM:", "",
@@ -181,7 +240,7 @@ def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[s
             sentences.append(f"- {sentence}")
         lines += [f"{label} − ERM, seed by seed (mean difference, 95 % CI, paired t-test; negative: {label} "
                   "lower):", "",
-                  markdown_table(["metric", f"{label} − ERM"], rows), "", *sentences, "", GAP_NOTE, ""]
+                  markdown_table(["metric", f"{label} − ERM"], rows), "", *sentences, ""]
     return lines
 
 
