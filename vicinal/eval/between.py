@@ -18,7 +18,7 @@ from vicinal._autocast import autocast_context
 from vicinal.core import soft_cross_entropy
 from vicinal.core._checks import check_choice, check_integer_dtype, check_positive_int, check_tensor, invalid, is_real
 from vicinal.eval._mode import eval_mode
-from vicinal.eval.plots import _figure, _save
+from vicinal.eval.plots import new_figure, save_figure
 from vicinal.eval.report import markdown_table, mean_std
 
 LAMBDAS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # the paper's Figure 2 axis: from halfway to xᵢ itself
@@ -204,7 +204,7 @@ def between_plot(curves: Mapping[str, Sequence[TableLike]], *, path: str | Path,
     returns them or as their ``to_dict()`` (read back from JSON)."""
     if not curves or any(not tables for tables in curves.values()):
         raise ValueError("curves must map each label to a non-empty list of tables (one per seed)")
-    fig = _figure(15, 4)
+    fig = new_figure(15, 4)
     for n, (metric, name, scale) in enumerate(PANELS):
         ax = fig.add_subplot(1, len(PANELS), n + 1)
         for label, tables in curves.items():
@@ -222,4 +222,4 @@ def between_plot(curves: Mapping[str, Sequence[TableLike]], *, path: str | Path,
         ax.legend(fontsize="small")
     fig.subplots_adjust(wspace=0.3)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -15,14 +15,14 @@ from vicinal.eval.calibration import reliability_bins
 History = Sequence[Mapping[str, Any]]  # one run: a list of per-epoch dicts (a metrics.jsonl)
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A figure on its own Agg canvas: no pyplot, no global backend or figure state."""
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     return fig
 
 
-def _save(fig: Figure, path: str | Path) -> Path:
+def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as a PNG at ``path`` (parent folders created) and return the path."""
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -60,7 +60,7 @@ def learning_curves(
     if missing:
         raise ValueError(f"histories lack the metric(s) {sorted(missing)}; "
                          f"expected every epoch to hold {list(metrics)}")
-    fig = _figure(5 * len(metrics), 4)
+    fig = new_figure(5 * len(metrics), 4)
     for i, key in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), i + 1)
         for label, seeds in runs.items():
@@ -71,7 +71,7 @@ def learning_curves(
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def reliability_diagram(
@@ -87,7 +87,7 @@ def reliability_diagram(
     """
     if not predictions:
         raise ValueError("predictions must hold at least one label → (probs, labels)")
-    fig = _figure(4.2 * len(predictions), 4.2)
+    fig = new_figure(4.2 * len(predictions), 4.2)
     for i, (label, given) in enumerate(predictions.items()):
         bins = given if isinstance(given, Mapping) else reliability_bins(*given, n_bins=n_bins)
         edges = np.asarray(bins["edges"], dtype=float)
@@ -103,7 +103,7 @@ def reliability_diagram(
                title=f"{label}: ECE {100 * bins['ece']:.2f}%")
         ax.legend(loc="upper left", fontsize="small")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bar_chart(
@@ -117,13 +117,13 @@ def bar_chart(
         raise ValueError("every label needs at least one value")
     means = [a.mean() for a in arrays.values()]
     stds = [a.std(ddof=1) if a.size > 1 else 0.0 for a in arrays.values()]
-    fig = _figure(max(4.0, 1.1 * len(arrays)), 4)
+    fig = new_figure(max(4.0, 1.1 * len(arrays)), 4)
     ax = fig.add_subplot()
     ax.bar(list(arrays), means, yerr=stds, capsize=4)
     ax.set(ylabel=ylabel, title=title)
     ax.tick_params(axis="x", labelrotation=30)
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def line_chart(
@@ -138,7 +138,7 @@ def line_chart(
     """One line per label from its ``(xs, ys)``."""
     if not series:
         raise ValueError("series must hold at least one label → (xs, ys)")
-    fig = _figure(5.5, 4)
+    fig = new_figure(5.5, 4)
     ax = fig.add_subplot()
     for label, (xs, ys) in series.items():
         if len(xs) != len(ys):
@@ -149,4 +149,4 @@ def line_chart(
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from vicinal.core import mixup, soft_cross_entropy
 from vicinal.core._checks import check_alpha, check_fraction, check_positive_int
 from vicinal.core.generators import make_generator
-from vicinal.eval.plots import _figure, _save
+from vicinal.eval.plots import new_figure, save_figure
 
 MARGIN = 0.5  # how far the heat map reaches beyond the training points, in the data's units
 
@@ -139,7 +139,7 @@ def draw_toy(toy: Toy | Mapping[str, Any], *, path: str | Path) -> Path:
     values = toy.to_dict() if isinstance(toy, Toy) else toy
     points, labels = np.asarray(values["points"]), np.asarray(values["labels"])
     flipped = np.asarray(values["flipped"], dtype=bool)
-    fig = _figure(5.2 * len(values["maps"]), 4.4)
+    fig = new_figure(5.2 * len(values["maps"]), 4.4)
     for n, (label, grid) in enumerate(values["maps"].items()):
         ax = fig.add_subplot(1, len(values["maps"]), n + 1)
         image = ax.imshow(np.asarray(grid), origin="lower", extent=values["extent"], cmap="RdBu_r", vmin=0, vmax=1,
@@ -153,4 +153,4 @@ def draw_toy(toy: Toy | Mapping[str, Any], *, path: str | Path) -> Path:
             ax.legend(loc="lower left", fontsize="small")
         fig.colorbar(image, ax=ax, fraction=0.046)
     fig.suptitle("two moons with flipped labels: ERM's sharp boundary, mixup's gradual one (the paper's Figure 1(b))")
-    return _save(fig, path)
+    return save_figure(fig, path)
