@@ -229,7 +229,9 @@ def test_bad_loader_arguments(kwargs, fault):
 def test_bad_loader_data():
     with pytest.raises(ValueError, match="same length, got 50 and 49"):
         TensorLoader(images(), torch.arange(49), batch_size=4)
-    with pytest.raises(ValueError, match="y must hold integer class labels, got dtype torch.float32"):
-        TensorLoader(images(), torch.zeros(50), batch_size=4)
+    with pytest.raises(ValueError, match=r"y must hold integer class labels \(N,\) or float regression targets"):
+        TensorLoader(images(), torch.zeros(50, 2, dtype=torch.int64), batch_size=4)
+    with pytest.raises(ValueError, match="y must hold integer class labels"):
+        TensorLoader(images(), torch.zeros(50, dtype=torch.bool), batch_size=4)
     with pytest.raises(ValueError, match="augment needs images"):
         TensorLoader(torch.randn(10, 3), torch.arange(10), batch_size=4, augment=Augment(flip=True))

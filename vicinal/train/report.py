@@ -31,19 +31,39 @@ def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
     return ("test_error", "train_loss") if tested else ("train_loss",)
 
 
+REGRESSION_CURVES_NOTE = ("Learning curves: test RMSE in the targets' units (at the epochs it was measured) and "
+                          "training loss after each epoch, the mean squared error on the mixed batches' standardized "
+                          "targets.")
+
+
+def _run_table(final: dict) -> str:
+    """The one-row table of a run's final numbers: a classifier's errors, or a regression model's RMSE and MSE."""
+    if "test_rmse" in final:
+        train = final.get("train_rmse")
+        return markdown_table(["test RMSE", "test MSE", "train RMSE", "train seconds", "epochs"],
+                              [[f"{final['test_rmse']:.4g}", f"{final['test_mse']:.4g}",
+                                "–" if train is None else f"{train:.4g}", f"{final['train_seconds']:.1f}",
+                                final["epochs"]]])
+    return markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
+                          [[f"{100 * final['test_error']:.2f}", f"{final['test_nll']:.4f}", f"{100 * final['ece']:.2f}",
+                            f"{final['train_seconds']:.1f}", final["epochs"]]])
+
+
 def write_run_report(result) -> Path:
-    """report.md of one run (with learning_curves.png and reliability.png) in its folder."""
+    """report.md of one run (with learning_curves.png and, for a classifier, reliability.png) in its folder."""
     run_dir, c, f = Path(result.run_dir), result.config, result.final
     label = label_of(c.alpha, c.method)
+    regression = "test_rmse" in f
+    metrics = ("test_rmse", "train_loss") if regression else _curve_metrics([result.history])
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
-                             title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
+                             title=f"{c.model} on {c.dataset}, {label}", metrics=metrics)
     budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *_data_lines(c), *budget,
-             markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
-                            [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
-                              f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
-             f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
-    if result.last_eval is not None:
+    kernel = f", C-Mixup bandwidth {c.bandwidth:g} standard deviations of the targets" if c.method == "c_mixup" else ""
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + kernel + ".", "",
+             *_data_lines(c), *budget,
+             _run_table(f), "", f"![learning curves]({curves.name})", "",
+             REGRESSION_CURVES_NOTE if regression else CURVES_NOTE, ""]
+    if result.last_eval is not None and not regression:
         rel = reliability_diagram({label: (result.last_eval["probs"], result.last_eval["labels"])},
                                   path=run_dir / "reliability.png", title=f"calibration, {label}")
         lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
@@ -55,7 +75,8 @@ def write_run_report(result) -> Path:
 # The metrics a comparison reports per run, all lower-is-better: (results.json key, name, scale, unit of differences)
 METRICS = (("test_error", "test error %", 100, "points"), ("test_nll", "test NLL", 1, "nats"),
            ("ece", "ECE %", 100, "points"), ("gap", "train–test gap %", 100, "points"),
-           ("fgsm_error", "FGSM error %", 100, "points"))
+           ("fgsm_error", "FGSM error %", 100, "points"),
+           ("test_rmse", "test RMSE", 1, "target units"), ("test_mse", "test MSE", 1, "squared target units"))
 GAP_NOTE = ("train–test gap: test error minus the error on the training set itself (un-augmented, true labels, after "
             "the last epoch); near the test error when the network fits its training set.")
 
