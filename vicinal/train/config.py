@@ -216,8 +216,8 @@ def check_task(c: TrainConfig, *, regression: bool, where: str) -> None:
     ``where`` says what makes the run's task (e.g. "task='regression'", "the regression data set 'diabetes'")."""
     if not regression:
         if c.method == "c_mixup":
-            raise _bad("method", c.method, f"a regression data set for it ({where} is classification): one of "
-                                           f"{[m for m in get_args(Method) if m != 'c_mixup']}")
+            raise _bad("method", c.method, f"a regression data set (with {where}: one of "
+                                           f"{[m for m in get_args(Method) if m != 'c_mixup']})")
         return
     if c.method not in REGRESSION_METHODS:
         raise _bad("method", c.method, f"{' or '.join(REGRESSION_METHODS)} with {where} (mixup with alpha 0: ERM)")

@@ -255,7 +255,8 @@ class TrainingRun:
         """Continue from ``state_dict()``'s ``state`` (this process's own rank state), first checked against this
         run's own state_dict (see checkpoint.check_state): a checkpoint that does not fit raises ValueError."""
         path = self.run_dir / CHECKPOINT_NAME
-        check_state(state, self.state_dict(), optimizer=self.optimizer, length=self.length, path=path)
+        check_state(state, self.state_dict(), optimizer=self.optimizer, length=self.length, path=path,
+                    regression=self.data.regression)
         with loading(path):
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
