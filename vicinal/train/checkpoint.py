@@ -311,7 +311,8 @@ def _progress_fault(state: dict, length: RunLength, *, regression: bool) -> str 
         if (own["loader"]["epoch"], own["loader"]["position"]) != (epoch, epoch_step):
             return f"rank_states.{rank}.loader is at epoch {own['loader']['epoch']}, batch " \
                    f"{own['loader']['position']}, expected epoch {epoch}, batch {epoch_step}"
-    fresh = Progress(regression=regression).end_epoch(lr=0.0)  # a metrics row: numbers, None where an epoch may have no test metrics
+    # a metrics row of the run's kind: numbers, None where an epoch may have no test metrics
+    fresh = Progress(regression=regression).end_epoch(lr=0.0)
     rows = state.get("history")
     if not isinstance(rows, list) or len(rows) != epoch or not all(
             isinstance(row, dict) and fresh.keys() <= row.keys() and all(
