@@ -12,6 +12,7 @@ from support import assert_same_weights, crash_at, run_cli, weights
 
 from vicinal.experiments.runs import digest
 from vicinal.train import TrainConfig, load_checkpoint, resume_config, train
+from vicinal.train.data import data_note
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +137,15 @@ def test_the_cli_trains_c_mixup_on_diabetes_and_refuses_cutmix_in_one_line(tmp_p
     code, out, err = run_cli(capsys, "train", *common, "--method", "cutmix", "--out", str(tmp_path / "bad"))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "method='cutmix' is invalid: expected mixup or c_mixup" in err
+
+
+def test_whole_number_float_targets_are_named_in_a_note_saying_how_to_classify(tmp_path, regression_npz):
+    labels = tmp_path / "labels.npz"
+    x = np.random.default_rng(0).normal(size=(28, 3))
+    np.savez(labels, x_train=x[:20], y_train=(np.arange(20) % 4).astype(float), x_test=x[20:],
+             y_test=(np.arange(8) % 4).astype(float))
+    note = data_note(TrainConfig(dataset=f"npz:{labels}"))
+    assert "labels.npz: y_train holds whole numbers as float64 and was read as regression targets" in note
+    assert 'task="classification"' in note
+    assert data_note(TrainConfig(dataset=f"npz:{labels}", task="classification")) is None  # the user chose
+    assert data_note(TrainConfig(dataset=f"npz:{regression_npz}")) is None  # targets that are no class labels

@@ -129,6 +129,27 @@ def reading_note(path: str | os.PathLike) -> str | None:
             f"to read it as (N, 1, {shape[1]}) and train the 1-D CNN")
 
 
+def targets_note(path: str | os.PathLike) -> str | None:
+    """One sentence when the file's y_train holds floats that are all whole numbers, like class labels: with task
+    "auto" they are read as regression targets, and how to have them read as classes. None otherwise, or when the
+    file cannot be read (its loading says why)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _member(archive, "y_train")
+            with archive.open(member) as handle:
+                header = _read_header(handle)
+            if header.dtype.kind != "f" or header.nbytes > memory_limit(None) // 4:
+                return None
+            values = _read_array(archive, member)
+    except Exception:  # noqa: BLE001 - a note is best effort; load_npz names every fault of the file
+        return None
+    if not (values.size and np.isfinite(values).all() and (values == np.round(values)).all()):
+        return None
+    return (f"{path.name}: y_train holds whole numbers as {header.dtype} and was read as regression targets; to "
+            f"classify, save integer labels or ask for task=\"classification\"")
+
+
 def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
     """Peak memory of loading: every array as read, plus the float32 copy of standardized inputs
     (uint8 images are kept as they are) and the int64 copy of the labels."""

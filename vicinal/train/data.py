@@ -11,7 +11,7 @@ import torch
 
 from vicinal.core.generators import derive_seed, make_generator
 from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels, load_dataset
-from vicinal.data.npz import reading_note
+from vicinal.data.npz import reading_note, targets_note
 from vicinal.train.config import TrainConfig, auto_width, check_task
 from vicinal.train.digest import content_digest
 from vicinal.train.distributed import DistContext
@@ -104,10 +104,13 @@ def training_points(config: TrainConfig, dataset: Dataset) -> int:
 
 def data_note(config: TrainConfig) -> str | None:
     """How ``config``'s data was read, when that may not be what the user meant (an unmarked npz of many columns
-    read as vectors: ``vicinal.data.npz.reading_note``); None otherwise."""
+    read as vectors: ``vicinal.data.npz.reading_note``; with task "auto", an npz's whole-number float y read as
+    regression targets: ``targets_note``); None otherwise."""
     if not config.dataset.startswith("npz:"):
         return None
-    return reading_note(config.dataset[4:])
+    path = config.dataset[4:]
+    notes = [reading_note(path), targets_note(path) if config.task == "auto" else None]
+    return "; ".join(note for note in notes if note) or None
 
 
 def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str):

@@ -60,7 +60,9 @@ class Result:
     history: list[dict]
     final: dict
     model: nn.Module
-    last_eval: dict | None = field(default=None, repr=False)  # evaluate() output of the last epoch (probs, labels)
+    # the last epoch's evaluate() output (probs, labels); a regression run's evaluate_regression() output (predictions,
+    # targets, in the targets' units)
+    last_eval: dict | None = field(default=None, repr=False)
     budget: dict | None = None  # what the config's time budget bought (vicinal.train.budget.record), if it had one
 
 
