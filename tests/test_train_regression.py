@@ -92,6 +92,10 @@ def test_c_mixup_refuses_a_classification_data_set(tmp_path):
     with pytest.raises(ValueError, match="method='c_mixup' is invalid"):
         TrainConfig(dataset="iris", method="c_mixup", task="classification")
     assert not (tmp_path / "r").exists()
+    csv = tmp_path / "d.csv"
+    csv.write_text("f1,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    with pytest.raises(ValueError, match="a CSV's numeric column is read as targets with task='regression'"):
+        train(TrainConfig(dataset=f"csv:{csv}", method="c_mixup", quiet=True, threads=1, out=str(tmp_path / "c")))
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -216,8 +216,10 @@ def check_task(c: TrainConfig, *, regression: bool, where: str) -> None:
     ``where`` says what makes the run's task (e.g. "task='regression'", "the regression data set 'diabetes'")."""
     if not regression:
         if c.method == "c_mixup":
+            column = "; a CSV's numeric column is read as targets with task='regression'" \
+                if c.dataset.startswith("csv:") else ""
             raise _bad("method", c.method, f"a regression data set (with {where}: one of "
-                                           f"{[m for m in get_args(Method) if m != 'c_mixup']})")
+                                           f"{[m for m in get_args(Method) if m != 'c_mixup']}{column})")
         return
     if c.method not in REGRESSION_METHODS:
         raise _bad("method", c.method, f"{' or '.join(REGRESSION_METHODS)} with {where} (mixup with alpha 0: ERM)")
