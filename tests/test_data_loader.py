@@ -229,7 +229,20 @@ def test_bad_loader_arguments(kwargs, fault):
 def test_bad_loader_data():
     with pytest.raises(ValueError, match="same length, got 50 and 49"):
         TensorLoader(images(), torch.arange(49), batch_size=4)
-    with pytest.raises(ValueError, match="y must hold integer class labels, got dtype torch.float32"):
-        TensorLoader(images(), torch.zeros(50), batch_size=4)
+    with pytest.raises(ValueError, match=r"y must hold integer class labels \(N,\) or float regression targets"):
+        TensorLoader(images(), torch.zeros(50, 2, dtype=torch.int64), batch_size=4)
+    with pytest.raises(ValueError, match="y must hold integer class labels"):
+        TensorLoader(images(), torch.zeros(50, dtype=torch.bool), batch_size=4)
     with pytest.raises(ValueError, match="augment needs images"):
         TensorLoader(torch.randn(10, 3), torch.arange(10), batch_size=4, augment=Augment(flip=True))
+
+
+def test_float_targets_are_yielded_as_float32_rows_with_their_inputs():
+    x = torch.arange(40, dtype=torch.float32).reshape(20, 2)
+    y = torch.stack([x[:, 0] * 0.5, -x[:, 1]], dim=1).double()  # (N, 2) regression targets tied to each row
+    batches = collect(TensorLoader(x, y, batch_size=8, shuffle=True, seed=3))
+    inputs, targets = torch.cat([b for b, _ in batches]), torch.cat([t for _, t in batches])
+    assert targets.dtype == torch.float32 and targets.shape == (20, 2)
+    assert torch.equal(targets, torch.stack([inputs[:, 0] * 0.5, -inputs[:, 1]], dim=1))
+    one = collect(TensorLoader(x, y[:, 0], batch_size=8))[0][1]
+    assert one.dtype == torch.float32 and one.shape == (8,)

@@ -78,9 +78,46 @@ def test_sequences_are_scaled_per_channel_with_training_statistics(tmp_path):
     np.testing.assert_allclose(ds.x_test.numpy(), (x[20:28] - mean) / std, rtol=1e-5, atol=1e-5)
 
 
-def test_float_labels_that_are_whole_numbers_are_read(tmp_path):
-    ds = load_dataset(f"npz:{_npz(tmp_path / 'f.npz', y_train=(np.arange(20) % 4).astype(float))}")
-    assert ds.y_train.dtype == torch.int64 and ds.y_train.tolist() == (np.arange(20) % 4).tolist()
+def test_float_labels_that_are_whole_numbers_are_read_as_classes_when_asked(tmp_path):
+    path = _npz(tmp_path / 'f.npz', y_train=(np.arange(20) % 4).astype(float))
+    ds = load_dataset(f"npz:{path}", task="classification")
+    assert ds.task == "classification" and ds.y_train.dtype == torch.int64
+    assert ds.y_train.tolist() == (np.arange(20) % 4).tolist()
+    assert load_dataset(f"npz:{path}").task == "regression"  # float y: regression targets unless asked otherwise
+
+
+@pytest.mark.parametrize("arrays, fault", [
+    ({"y_train": np.linspace(0, 1, 20)}, "y_train must be integer class labels"),
+    ({"y_train": np.r_[np.arange(19) % 4, 1e30]}, "far beyond any class index"),
+    ({"y_train": np.r_[np.arange(19) % 4, 2.0**63]}, "far beyond any class index"),
+])  # fmt: skip
+def test_float_labels_read_as_classes_must_be_class_indices(tmp_path, arrays, fault):
+    path = _npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"bad.npz: .*{fault}"):
+        load_dataset(f"npz:{path}", task="classification")
+
+
+def test_float_targets_are_read_as_regression_targets_in_their_units(tmp_path):
+    rng = np.random.default_rng(3)
+    y_train, y_test = rng.normal(50, 10, size=(20, 2)), rng.normal(50, 10, size=(8, 2))
+    ds = load_dataset(f"npz:{_npz(tmp_path / 'r.npz', y_train=y_train, y_test=y_test)}")
+    assert ds.task == "regression" and ds.num_classes == 0 and ds.outputs == 2
+    assert ds.y_train.dtype == torch.float32 and ds.y_train.shape == (20, 2)
+    np.testing.assert_allclose(ds.y_test.numpy(), y_test, rtol=1e-6)  # not standardized: the targets' units
+    ints = load_dataset(f"npz:{_npz(tmp_path / 'i.npz')}", task="regression")  # integer y as targets when asked
+    assert ints.task == "regression" and ints.outputs == 1 and ints.y_train.dtype == torch.float32
+
+
+@pytest.mark.parametrize("arrays, fault", [
+    ({"y_train": np.full(20, np.nan)}, r"y_train has non-finite values"),
+    ({"y_train": np.zeros((20, 2)), "y_test": np.zeros((8, 3))},
+     r"y_train targets \(2,\) and y_test targets \(3,\) differ"),
+    ({"y_train": np.zeros((20, 2, 2))}, r"y_train must be numeric regression targets \(N,\) or \(N, D\)"),
+])  # fmt: skip
+def test_bad_regression_targets_name_file_and_fault(tmp_path, arrays, fault):
+    path = _npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=f"bad.npz: .*{fault}"):
+        load_dataset(f"npz:{path}")
 
 
 BIG = np.finfo(np.float32).max
@@ -89,7 +126,6 @@ BIG = np.finfo(np.float32).max
 @pytest.mark.parametrize("arrays, fault", [
     ({"y_test": None}, r"missing arrays \['y_test'\]"),
     ({"y_train": np.arange(19) % 4}, "train split: 20 inputs but 19 labels"),
-    ({"y_train": np.linspace(0, 1, 20)}, "y_train must be integer class labels"),
     ({"y_train": np.zeros((20, 1), int)}, r"y_train must be integer class labels \(N,\)"),
     ({"y_train": -(np.arange(20) % 4)}, "negative label"),
     ({"x_test": np.zeros((8, 6))}, "differ"),
@@ -113,8 +149,6 @@ BIG = np.finfo(np.float32).max
     ({"y_train": np.r_[np.arange(19) % 4, 20_000_000]}, "label 20000000 in y_train asks for 20000001 classes: "
                                                         rf"expected class indices 0..C-1 with C <= {MAX_CLASSES}"),
     ({"y_test": np.r_[np.arange(7) % 4, MAX_CLASSES]}, f"label {MAX_CLASSES} in y_test"),
-    ({"y_train": np.r_[np.arange(19) % 4, 1e30]}, "far beyond any class index"),
-    ({"y_train": np.r_[np.arange(19) % 4, 2.0**63]}, "far beyond any class index"),
     ({"y_train": np.array([*range(19), 2**63], dtype=np.uint64) % np.uint64(2**64 - 1)}, "far beyond any class index"),
     ({"x_train": IMAGES_8[:20], "x_test": IMAGES_8[20:28].astype(float)}, "x_train is uint8 and x_test float64: "
                                                                             "images are uint8 in both splits"),

@@ -154,4 +154,47 @@ def test_bad_options(kwargs, fault):
 
 
 def test_known_names_are_listed():
-    assert {"fashion-mnist", "mnist", "cifar10", "cifar100", "iris", "wine", "breast-cancer", "digits"} <= set(DATASETS)
+    assert {"fashion-mnist", "mnist", "cifar10", "cifar100", "iris", "wine", "breast-cancer", "digits", "diabetes",
+            "friedman1"} <= set(DATASETS)
+
+
+@pytest.mark.parametrize("name, features, rows", [("diabetes", 10, 442), ("friedman1", 10, 1000)])
+def test_regression_sets_keep_their_targets_units_and_split_by_seed(name, features, rows):
+    from sklearn.datasets import load_diabetes, make_friedman1
+
+    ds = load_dataset(name, seed=3)
+    assert ds.task == "regression" and ds.num_classes == 0 and ds.outputs == 1 and ds.classes is None
+    assert ds.x_train.shape == (rows - int(np.ceil(0.2 * rows)), features) and len(ds.y_test) == np.ceil(0.2 * rows)
+    assert ds.y_train.dtype == torch.float32 and ds.y_train.ndim == 1
+    _, y = load_diabetes(return_X_y=True) if name == "diabetes" else make_friedman1(n_samples=1000, noise=1.0,
+                                                                                      random_state=0)
+    both = np.sort(torch.cat([ds.y_train, ds.y_test]).double().numpy())
+    np.testing.assert_allclose(both, np.sort(y), rtol=1e-6)  # the same points, in their own units
+    assert ds.x_train.double().mean(0).abs().max() < 1e-5
+    other = load_dataset(name, seed=4)
+    assert not torch.equal(ds.y_test, other.y_test) and torch.equal(ds.y_test, load_dataset(name, seed=3).y_test)
+
+
+def test_a_csv_numeric_column_is_read_as_regression_targets_when_asked(tmp_path):
+    rows = ["f1,f2,price"] + [f"{i},{i * 3 % 7},{100 + 2.5 * i}" for i in range(30)]
+    path = write_csv(tmp_path / "d.csv", "\n".join(rows) + "\n")
+    ds = load_dataset(f"csv:{path}:price", task="regression", seed=0)
+    assert ds.task == "regression" and ds.outputs == 1 and ds.y_train.dtype == torch.float32
+    # the target keeps its units and stays with its row: price = 100 + 2.5 × f1 (f1 is 0..29 before scaling)
+    f1 = torch.cat([ds.x_train[:, 0], ds.x_test[:, 0]]).double()
+    price = torch.cat([ds.y_train, ds.y_test]).double()
+    assert price[f1.argsort()].tolist() == [100 + 2.5 * i for i in range(30)]
+
+
+def test_a_non_numeric_regression_column_and_a_wrong_task_are_refused(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "f1,kind\n1,a\n2,b\n3,a\n4,b\n")
+    with pytest.raises(ValueError, match=r"d.csv: line 2: target 'a' in column 'kind' is not a number: "
+                                         r"task='regression' needs a numeric target column"):
+        load_dataset(f"csv:{path}", task="regression")
+    with pytest.raises(ValueError, match=r"task='regression' is invalid for 'iris': expected 'auto' or "
+                                         r"'classification'"):
+        load_dataset("iris", task="regression")
+    with pytest.raises(ValueError, match=r"task='classification' is invalid for 'diabetes'"):
+        load_dataset("diabetes", task="classification")
+    with pytest.raises(ValueError, match=r"task='ordinal' is invalid: expected one of"):
+        load_dataset("iris", task="ordinal")

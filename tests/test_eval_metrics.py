@@ -142,3 +142,25 @@ def test_bad_translate_raises_value_error(translate, match):
         predict(nn.Sequential(nn.Flatten(), nn.Linear(36, 2)), loader, device="cpu", translate=translate)
     with pytest.raises(ValueError, match=r"test-time augmentation \(flip, translate\) needs images"):
         evaluate(ConstantPrior(), batches([0, 1]), device="cpu", translate=1)
+
+
+def test_evaluate_regression_gives_mse_and_rmse_in_the_targets_units():
+    from sklearn.metrics import mean_squared_error
+
+    from vicinal.eval import evaluate_regression
+
+    generator = torch.Generator().manual_seed(0)
+    x, z = torch.randn(50, 3, generator=generator), torch.randn(50, 2, generator=generator)  # standardized targets
+    model = nn.Linear(3, 2)
+    mean, std = torch.tensor([100.0, -5.0]), torch.tensor([20.0, 0.5])
+    loader = [(x[:32], z[:32]), (x[32:], z[32:])]
+    out = evaluate_regression(model, loader, device="cpu", mean=mean, std=std)
+    with torch.no_grad():
+        predicted = model(x) * std + mean
+    reference = mean_squared_error((z * std + mean).numpy(), predicted.numpy())
+    assert out["mse"] == pytest.approx(reference, rel=1e-6) and out["rmse"] == pytest.approx(math.sqrt(reference))
+    assert out["predictions"].shape == (50, 2) and torch.allclose(out["targets"], z * std + mean)
+    with pytest.raises(ValueError, match="one output per target column"):
+        evaluate_regression(nn.Linear(3, 1), loader, device="cpu")
+    with pytest.raises(ValueError, match="targets must be float regression targets"):
+        evaluate_regression(model, [(x, torch.zeros(50, dtype=torch.long))], device="cpu")

@@ -103,6 +103,9 @@ def test_depth_and_width_by_name_or_keyword():
     assert build_model("fastcnn48", num_classes=10, in_channels=1, image_size=28).stem[0].out_channels == 48
     assert is_model_name("fastcnn48") and is_model_name("wide_resnet16_2") and is_model_name("mlp")
     assert not is_model_name("fastcnn_48") and not is_model_name("resnet50") and not is_model_name(None)
+    mlp = build_model("mlp64", num_classes=1, input_shape=(10,))  # two hidden layers of 64
+    assert is_model_name("mlp64") and mlp.hidden2[0].weight.shape == (64, 64)
+    assert mlp(torch.zeros(3, 10)).shape == (3, 1)
 
 
 def test_fastcnn_width_and_any_input_shape():

@@ -2,7 +2,7 @@
 
 from vicinal.data.augment import Augment, AugmentParams, apply_augment, augment_batch, sample_augment
 from vicinal.data.corruption import CorruptedLabels, corrupt_labels
-from vicinal.data.dataset import KINDS, MAX_CLASSES, Dataset
+from vicinal.data.dataset import KINDS, MAX_CLASSES, TASKS, Dataset
 from vicinal.data.download import DataNotFoundError
 from vicinal.data.loader import TensorLoader
 from vicinal.data.memory import MEMORY_ENV, memory_limit
@@ -13,6 +13,7 @@ __all__ = [
     "KINDS",
     "MAX_CLASSES",
     "MEMORY_ENV",
+    "TASKS",
     "Augment",
     "AugmentParams",
     "CorruptedLabels",

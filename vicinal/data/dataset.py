@@ -16,6 +16,8 @@ from vicinal.data.augment import Augment
 
 Kind = Literal["image", "sequence", "tabular"]
 KINDS: tuple[str, ...] = get_args(Kind)
+Task = Literal["classification", "regression"]
+TASKS: tuple[str, ...] = get_args(Task)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 _CHUNK_ELEMENTS = 1 << 22  # elements per block when statistics and conversions go through an array in blocks
 
@@ -49,7 +51,10 @@ class Dataset:
       `TensorLoader` converts them to, or float32 already standardized per channel on the training split.
     - "sequence": float32 (N, C, T), C channels of T steps, standardized per channel on the training split.
     - "tabular": float32 vectors (N, F), standardized per feature on the training split.
-    Standardized data has `mean` all 0 and `std` all 1. Labels are int64 (N,) in [0, num_classes).
+    Standardized data has `mean` all 0 and `std` all 1.
+    `task` says what the targets are. "classification": int64 labels (N,) in [0, num_classes).
+    "regression": float32 targets (N,) or (N, D) in their own units (not standardized), `num_classes` 0.
+    `outputs` is the width of a model's output either way: the classes, or the target columns.
     `augment` is the augmentation that keeps this data set's labels (crops and flips of Fashion-MNIST
     and CIFAR), None where none is known to (a user's own files).
     """
@@ -66,6 +71,15 @@ class Dataset:
     classes: list[str] | None = None
     source: str = field(default="")  # where the data was read from (a folder, a file or "scikit-learn")
     augment: Augment | None = None  # the label-preserving default augmentation, None for none
+    task: Task = "classification"  # what y holds: class labels, or regression targets
+
+    @property
+    def outputs(self) -> int:
+        """A model's output width: `num_classes` for classification, the target columns (D, or 1 for (N,))
+        for regression."""
+        if self.task == "classification":
+            return self.num_classes
+        return 1 if self.y_train.ndim == 1 else int(self.y_train.shape[1])
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -97,6 +111,17 @@ def labels_to_tensor(labels: np.ndarray, *, num_classes: int, path: str | PathLi
         bad = labels[(labels < 0) | (labels >= num_classes)][0]
         raise file_error(path, f"{what} has label {int(bad)} out of range: expected 0..{num_classes - 1}")
     return torch.from_numpy(labels.astype(np.int64))
+
+
+def targets_to_tensor(values: np.ndarray, *, path: str | PathLike, what: str) -> Tensor:
+    """float32 regression targets (N,) or (N, D) from a numeric array, refusing NaN, ±inf and values beyond
+    float32's range."""
+    values = np.asarray(values)
+    if values.ndim not in (1, 2) or values.dtype.kind not in "biuf":
+        raise file_error(path, f"{what} must be numeric regression targets (N,) or (N, D), got {values.dtype} "
+                               f"{values.shape}")
+    check_values(values, path, what)
+    return torch.from_numpy(values.astype(np.float32))
 
 
 def check_file_classes(path: str | PathLike, num_classes: int, what: str) -> int:

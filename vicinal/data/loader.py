@@ -15,7 +15,8 @@ _ORDER, _AUGMENT = 0, 1  # stream ids for the seeds derived per epoch
 
 
 class TensorLoader:
-    """Batches of `(inputs float32 normalized, labels int64)` from tensors held on `device`.
+    """Batches of `(inputs float32 normalized, labels int64)` from tensors held on `device` (float y: regression
+    targets (N,) or (N, D), yielded as float32).
 
     - Order: each epoch a permutation drawn from a generator seeded with (seed, epoch), so epoch e
       has the same order whatever happened before (`shuffle=False`: the stored order).
@@ -53,11 +54,12 @@ class TensorLoader:
         world_size: int = 1,
         channels_last: bool = False,
     ) -> None:
-        if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.ndim < 1 or y.ndim != 1:
-            raise ValueError(f"x must be a tensor (N, ...) and y a tensor (N,), got {getattr(x, 'shape', x)!r} "
-                             f"and {getattr(y, 'shape', y)!r}")
-        if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-            raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
+        if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.ndim < 1 or y.ndim not in (1, 2):
+            raise ValueError(f"x must be a tensor (N, ...) and y a tensor (N,) or (N, D), got "
+                             f"{getattr(x, 'shape', x)!r} and {getattr(y, 'shape', y)!r}")
+        if y.dtype.is_complex or y.dtype == torch.bool or (y.ndim == 2 and not y.dtype.is_floating_point):
+            raise ValueError(f"y must hold integer class labels (N,) or float regression targets (N,) or (N, D), "
+                             f"got {y.dtype} of shape {tuple(y.shape)}")
         if len(x) != len(y):
             raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         for name, value, low in (("batch_size", batch_size, 1), ("world_size", world_size, 1), ("seed", seed, 0)):
@@ -71,7 +73,7 @@ class TensorLoader:
             raise ValueError(f"channels_last needs images (N, C, H, W), got x of shape {tuple(x.shape)}")
         self.device = torch.device(device)
         self.x = x.to(self.device)
-        self.y = y.to(self.device, torch.int64)
+        self.y = y.to(self.device, torch.float32 if y.dtype.is_floating_point else torch.int64)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.augment = augment if augment is not None and augment.active else None
         # augmented batches are gathered straight from a padded (and mirrored) copy of the set, made once

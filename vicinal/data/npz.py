@@ -1,4 +1,5 @@
-"""A user's own arrays from an .npz file (x_train, y_train, x_test, y_test): read without pickle, in a memory limit."""
+"""A user's own arrays from an .npz file (x_train, y_train, x_test, y_test), class labels or regression targets: read
+without pickle, in a memory limit."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from vicinal.data.dataset import (
     check_file_classes,
     file_error,
     standardize,
+    targets_to_tensor,
 )
 from vicinal.data.memory import memory_limit, over_limit
 
@@ -127,6 +129,27 @@ def reading_note(path: str | os.PathLike) -> str | None:
             f"to read it as (N, 1, {shape[1]}) and train the 1-D CNN")
 
 
+def targets_note(path: str | os.PathLike) -> str | None:
+    """One sentence when the file's y_train holds floats that are all whole numbers, like class labels: with task
+    "auto" they are read as regression targets, and how to have them read as classes. None otherwise, or when the
+    file cannot be read (its loading says why)."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _member(archive, "y_train")
+            with archive.open(member) as handle:
+                header = _read_header(handle)
+            if header.dtype.kind != "f" or header.nbytes > memory_limit(None) // 4:
+                return None
+            values = _read_array(archive, member)
+    except Exception:  # noqa: BLE001 - a note is best effort; load_npz names every fault of the file
+        return None
+    if not (values.size and np.isfinite(values).all() and (values == np.round(values)).all()):
+        return None
+    return (f"{path.name}: y_train holds whole numbers as {header.dtype} and was read as regression targets; to "
+            f"classify, save integer labels or ask for task=\"classification\"")
+
+
 def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
     """Peak memory of loading: every array as read, plus the float32 copy of standardized inputs
     (uint8 images are kept as they are) and the int64 copy of the labels."""
@@ -137,8 +160,8 @@ def _needed_bytes(headers: dict[str, ArrayHeader], kind: str) -> int:
     return raw + inputs + labels
 
 
-def _check_headers(path: Path, headers: dict[str, ArrayHeader]) -> None:
-    """Dtypes, ranks and counts, from the headers alone."""
+def _check_headers(path: Path, headers: dict[str, ArrayHeader], *, regression: bool) -> None:
+    """Dtypes, ranks and counts, from the headers alone (the targets' as ``regression`` reads them)."""
     for name, header in headers.items():
         if header.dtype.hasobject or header.dtype.fields is not None:
             raise file_error(path, f"{name} holds Python objects or records (dtype {header.dtype}), which are refused: "
@@ -146,9 +169,15 @@ def _check_headers(path: Path, headers: dict[str, ArrayHeader]) -> None:
         if header.dtype.kind not in NUMERIC:
             raise file_error(path, f"{name} has dtype {header.dtype}: expected numbers (bool, integer or float)")
     for name in ("y_train", "y_test"):
-        if len(headers[name].shape) != 1 or headers[name].dtype.kind not in "iuf":
+        if regression and (len(headers[name].shape) not in (1, 2) or headers[name].dtype.kind not in "iuf"):
+            raise file_error(path, f"{name} must be numeric regression targets (N,) or (N, D), got "
+                                   f"{headers[name].dtype} {headers[name].shape}")
+        if not regression and (len(headers[name].shape) != 1 or headers[name].dtype.kind not in "iuf"):
             raise file_error(path, f"{name} must be integer class labels (N,), got {headers[name].dtype} "
                                    f"{headers[name].shape}")
+    if regression and headers["y_train"].shape[1:] != headers["y_test"].shape[1:]:
+        raise file_error(path, f"y_train targets {headers['y_train'].shape[1:]} and y_test targets "
+                               f"{headers['y_test'].shape[1:]} differ")
     x_train, x_test = headers["x_train"].shape, headers["x_test"].shape
     for name, shape in (("x_train", x_train), ("x_test", x_test)):
         if len(shape) < 2:
@@ -179,7 +208,13 @@ def _labels(values: np.ndarray, path: Path, what: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Dataset:
+def is_regression(task: str, y_train: ArrayHeader) -> bool:
+    """Whether ``task`` ("auto", "classification" or "regression") reads y as regression targets: auto does when
+    y_train holds floats."""
+    return task == "regression" or (task == "auto" and y_train.dtype.kind == "f")
+
+
+def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None, task: str = "auto") -> Dataset:
     """A data set from an .npz archive of `x_train, y_train, x_test, y_test` (np.savez), read without pickle.
 
     The kind of data follows from the shape of `x_train` (N examples first) and its dtype:
@@ -190,8 +225,11 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
     uint8 images are kept as they are; every other input becomes float32 standardized per channel
     (per feature for vectors) with the training split's statistics.
 
-    Labels are integers (or whole floats) 0..C-1 with C = largest label + 1 <= `MAX_CLASSES`; the
-    training split must hold at least 2 classes, and both splits at least one example. The headers are
+    What y holds follows from `task`: "classification" reads class labels, "regression" targets, "auto"
+    (the default) targets when y_train holds floats and class labels when it holds integers. Class labels
+    are integers (or, with task "classification", whole floats) 0..C-1 with C = largest label + 1 <=
+    `MAX_CLASSES`, and the training split must hold at least 2 classes. Regression targets are (N,) or
+    (N, D) numbers, finite, kept in their units as float32. Both splits need at least one example. The headers are
     checked before any data is read, and loading is refused when its peak memory would be over
     `memory_limit(max_bytes)`. Any fault raises ValueError naming the file and the fault.
     """
@@ -207,7 +245,8 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
             for name, member in members.items():
                 with archive.open(member) as handle:
                     headers[name] = _read_header(handle)
-            _check_headers(path, headers)
+            regression = is_regression(task, headers["y_train"])
+            _check_headers(path, headers, regression=regression)
             kind = _input_kind(path, headers["x_train"], headers["x_test"], _kind(path, archive))
             fault = over_limit(_needed_bytes(headers, kind), memory_limit(max_bytes))
             if fault:
@@ -223,20 +262,29 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int | None = None) -> Datase
         raise file_error(path, f"not a readable .npz archive ({err})") from err
     except Exception as err:  # zlib, EOF and other failures of a damaged archive
         raise file_error(path, f"not a readable .npz archive ({type(err).__name__}: {err})") from err
-    return npz_dataset(path, kind=kind, **arrays)
+    return npz_dataset(path, kind=kind, regression=regression, **arrays)
 
 
-def npz_dataset(path: Path, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
-                y_test: np.ndarray) -> Dataset:
-    """The Dataset of arrays whose shapes, dtypes and counts `load_npz` has checked."""
+def _targets(path: Path, y_train: np.ndarray, y_test: np.ndarray, *, regression: bool) -> dict:
+    """The Dataset fields of checked y arrays: class labels (int64, their count) or regression targets (float32)."""
+    if regression:
+        return dict(y_train=targets_to_tensor(y_train, path=path, what="y_train"),
+                    y_test=targets_to_tensor(y_test, path=path, what="y_test"), num_classes=0, task="regression")
     y_train, y_test = _labels(y_train, path, "y_train"), _labels(y_test, path, "y_test")
     largest, where = max((int(y.max()), name) for y, name in ((y_train, "y_train"), (y_test, "y_test")))
     num_classes = check_file_classes(path, largest + 1, f"label {largest} in {where}")
     check_classes_present(path, y_train, "y_train")
+    return dict(y_train=torch.from_numpy(y_train), y_test=torch.from_numpy(y_test), num_classes=num_classes)
+
+
+def npz_dataset(path: Path, *, kind: str, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
+                y_test: np.ndarray, regression: bool = False) -> Dataset:
+    """The Dataset of arrays whose shapes, dtypes and counts `load_npz` has checked (y read as regression targets
+    with ``regression``)."""
+    targets = _targets(path, y_train, y_test, regression=regression)
     if (x_train.ndim, kind) in ((2, "sequence"), (3, "image")):
         x_train, x_test = x_train[:, None], x_test[:, None]  # one channel: (N, 1, T) or (N, 1, H, W)
-    common = dict(name=f"npz:{path.name}", y_train=torch.from_numpy(y_train), y_test=torch.from_numpy(y_test),
-                  num_classes=num_classes, kind=kind, source=str(path))
+    common = dict(name=f"npz:{path.name}", kind=kind, source=str(path), **targets)
     if x_train.dtype == np.uint8 and kind == "image":
         xs = [torch.from_numpy(np.ascontiguousarray(x)) for x in (x_train, x_test)]
         mean, std = channel_stats(xs[0])

@@ -1,4 +1,5 @@
-"""Tabular data: scikit-learn's bundled UCI sets and CSV files, split stratified, standardized on the training split."""
+"""Tabular data: scikit-learn's bundled UCI sets, its regression sets and CSV files, split (stratified for classes) by
+a seed, standardized on the training split."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vicinal.data.dataset import FLOAT32_MAX, MAX_CLASSES, Dataset, file_error, standardize
+from vicinal.data.dataset import FLOAT32_MAX, MAX_CLASSES, Dataset, file_error, standardize, targets_to_tensor
 from vicinal.data.memory import memory_limit, over_limit
 
 SKLEARN_SETS = ("iris", "wine", "breast-cancer", "digits")
+# scikit-learn's regression sets: diabetes (442 patients, 10 features) and Friedman #1 generated once (1,000 points,
+# 10 features, noise 1, random_state 0: the same points for every seed, whose split the seed draws)
+REGRESSION_SETS = ("diabetes", "friedman1")
 DEFAULT_LABEL = "label"  # CSV label column used when none is named; else the last column
 _BLOCK_ROWS = 4096  # CSV rows parsed into one float64 block
 _CSV_BYTES_PER_VALUE = 28  # peak memory per CSV value: its float64 block, their join, the split's copy, float32
@@ -51,14 +55,38 @@ def tabular_dataset(
                    classes=classes, source=source)
 
 
+def regression_dataset(name: str, x: np.ndarray, y: np.ndarray, *, seed: int, test_fraction: float,
+                       source: str) -> Dataset:
+    """A seeded train/test split of (x, y) with regression targets y (N,) or (N, D) kept in their units, the inputs
+    standardized on the training split."""
+    from sklearn.model_selection import train_test_split
+
+    check_test_fraction(test_fraction)
+    n_test = math.ceil(test_fraction * len(y))
+    if len(y) - n_test < 2:
+        raise file_error(source, f"too few rows: {len(y)} rows cannot give a training split of at least 2 at "
+                                 f"test_fraction={test_fraction}")
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=n_test, random_state=seed, shuffle=True)
+    x_train, x_test = standardize(x_tr, x_te, path=source)
+    features = x.shape[1]
+    return Dataset(name=name, x_train=x_train, y_train=targets_to_tensor(y_tr, path=source, what="training targets"),
+                   x_test=x_test, y_test=targets_to_tensor(y_te, path=source, what="test targets"), num_classes=0,
+                   kind="tabular", mean=(0.0,) * features, std=(1.0,) * features, source=source, task="regression")
+
+
 def load_sklearn(name: str, *, seed: int = 0, test_fraction: float = 0.2) -> Dataset:
-    """One of scikit-learn's bundled sets: iris, wine, breast-cancer, digits."""
+    """One of scikit-learn's sets: iris, wine, breast-cancer, digits (classes); diabetes, friedman1 (regression)."""
     from sklearn import datasets
 
+    if name in REGRESSION_SETS:
+        x, y = (datasets.load_diabetes(return_X_y=True) if name == "diabetes"
+                else datasets.make_friedman1(n_samples=1000, noise=1.0, random_state=0))
+        return regression_dataset(name, x, y, seed=seed, test_fraction=test_fraction, source="scikit-learn")
     loaders = {"iris": datasets.load_iris, "wine": datasets.load_wine,
                "breast-cancer": datasets.load_breast_cancer, "digits": datasets.load_digits}
     if name not in loaders:
-        raise ValueError(f"unknown scikit-learn data set {name!r}: expected one of {list(SKLEARN_SETS)}")
+        raise ValueError(f"unknown scikit-learn data set {name!r}: expected one of "
+                         f"{[*SKLEARN_SETS, *REGRESSION_SETS]}")
     bunch = loaders[name]()
     classes = [str(c) for c in bunch.target_names]
     return tabular_dataset(name, bunch.data, bunch.target, classes=classes, seed=seed,
@@ -92,6 +120,19 @@ def _row_values(path: Path, line: int, cells: list[str], names: list[str]) -> li
     return values
 
 
+def _target_value(path: Path, line: int, cell: str, column: str) -> float:
+    """One row's regression target: a number, finite and within float32's range."""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise file_error(path, f"line {line}: target {cell!r} in column {column!r} is not a number: task='regression' "
+                               f"needs a numeric target column") from None
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+        raise file_error(path, f"line {line}, column {column!r}: target {value} is not finite or beyond float32's "
+                               f"range (±3.4e38)")
+    return value
+
+
 def _csv_header(path: Path, first: tuple[int, list[str]] | None, label_column: str | None) -> tuple[list[str], str]:
     """The column names of a CSV's first row, and its label column (named, else "label", else the last)."""
     if first is None:
@@ -106,14 +147,16 @@ def _csv_header(path: Path, first: tuple[int, list[str]] | None, label_column: s
     return header, label_column
 
 
-def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
-             max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def read_csv(path: str | os.PathLike, *, label_column: str | None = None, max_bytes: int | None = None,
+             regression: bool = False) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
     """Features (float64, N x F), class indices (int64, N), class names and feature names of a CSV
-    with a header row.
+    with a header row; with `regression`, the targets (float64, N) in place of the class indices, and no
+    class names.
 
     The label column is `label_column`, else a column named "label", else the last column; its values
     are classes, indexed in sorted order (numeric order when all are integers), at most `MAX_CLASSES`
-    of them. Every other column must hold numbers, finite and within float32's range. Blank lines are
+    of them (with `regression`: numbers, finite and within float32's range, each row's target).
+    Every other column must hold numbers, finite and within float32's range. Blank lines are
     skipped; the line numbers in errors are the file's. The rows are read one at a time, and the file is
     refused as soon as its values would take more than `memory_limit(max_bytes)` to load.
     """
@@ -128,7 +171,7 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
             names = header[:target] + header[target + 1:]
             blocks: list[np.ndarray] = []
             block: list[list[float]] = []
-            codes = array.array("q")
+            codes, targets = array.array("q"), array.array("d")
             first_seen: dict[str, int] = {}
             for line, row in rows:
                 if len(row) != len(header):
@@ -136,7 +179,10 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
                 label = row[target].strip()
                 if not label:
                     raise file_error(path, f"line {line}: empty label in column {label_column!r}")
-                codes.append(first_seen.setdefault(label, len(first_seen)))
+                if regression:
+                    targets.append(_target_value(path, line, label, label_column))
+                else:
+                    codes.append(first_seen.setdefault(label, len(first_seen)))
                 if len(first_seen) > MAX_CLASSES:
                     raise file_error(path, f"line {line}: label column {label_column!r} has more than {MAX_CLASSES} "
                                            f"distinct values (vicinal.data.MAX_CLASSES): expected class labels")
@@ -144,22 +190,29 @@ def read_csv(path: str | os.PathLike, *, label_column: str | None = None,
                 if len(block) == _BLOCK_ROWS:
                     blocks.append(np.array(block, dtype=np.float64))
                     block = []
-                    fault = over_limit(len(codes) * len(names) * _CSV_BYTES_PER_VALUE, limit)
+                    rows_read = len(codes) + len(targets)
+                    fault = over_limit(rows_read * len(names) * _CSV_BYTES_PER_VALUE, limit)
                     if fault:
-                        raise file_error(path, f"{len(codes)} rows of {len(names)} features by line {line}: {fault}")
+                        raise file_error(path, f"{rows_read} rows of {len(names)} features by line {line}: {fault}")
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise file_error(path, f"cannot be read as CSV ({err})") from err
     blocks.append(np.array(block, dtype=np.float64).reshape(-1, len(names)))
+    if regression:
+        return np.concatenate(blocks), np.asarray(targets, dtype=np.float64), [], names
     rank, classes = _sorted_classes(first_seen)
     return np.concatenate(blocks), rank[np.asarray(codes, dtype=np.int64)], classes, names
 
 
 def load_csv(path: str | os.PathLike, *, label_column: str | None = None, seed: int = 0,
-             test_fraction: float = 0.2, max_bytes: int | None = None) -> Dataset:
-    """A CSV with a header row and a label column (strings or integers, mapped to sorted class indices),
-    read by `read_csv`, split stratified by `seed` and standardized on the training split."""
-    features, y, classes, _ = read_csv(path, label_column=label_column, max_bytes=max_bytes)
+             test_fraction: float = 0.2, max_bytes: int | None = None, regression: bool = False) -> Dataset:
+    """A CSV with a header row and a label column (strings or integers, mapped to sorted class indices; with
+    `regression`, numbers: the targets), read by `read_csv`, split by `seed` (stratified for classes) and
+    standardized on the training split (the inputs only: regression targets keep their units)."""
+    features, y, classes, _ = read_csv(path, label_column=label_column, max_bytes=max_bytes, regression=regression)
     if len(y) < 2:
         raise file_error(path, f"too few rows: {len(y)} data rows")
+    if regression:
+        return regression_dataset(f"csv:{Path(path).name}", features, y, seed=seed, test_fraction=test_fraction,
+                                  source=str(path))
     return tabular_dataset(f"csv:{Path(path).name}", features, y, classes=classes, seed=seed,
                            test_fraction=test_fraction, source=str(path))

@@ -1,7 +1,8 @@
-"""Evaluation of a classifier over a loader: top-1 error, negative log-likelihood and calibration (ECE)."""
+"""Evaluation over a loader: a classifier's top-1 error, NLL and calibration (ECE); a regression model's MSE, RMSE."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -45,7 +46,8 @@ def predict(
     flip: bool = False,
     translate: int = 0,
 ) -> tuple[Tensor, Tensor]:
-    """Logits (N, C) float32 and labels (N,) int64, on the CPU, of ``model`` in eval mode over ``loader``.
+    """Logits (N, C) float32 and labels (N,) int64 (float targets: as they are), on the CPU, of ``model`` in eval
+    mode over ``loader``.
 
     Test-time augmentation (images (N, C, H, W) only): ``flip`` averages the logits of each image and
     of its mirror image; ``translate`` t > 0 also averages over the image shifted t pixels up-left and
@@ -64,7 +66,7 @@ def predict(
             if translate >= min(inputs.shape[-2:]):
                 raise ValueError(f"translate={translate} is invalid for images of {tuple(inputs.shape[-2:])} pixels")
             logits.append(_tta_logits(model, inputs, flip=flip, translate=translate).cpu())
-            labels.append(targets.cpu().long())
+            labels.append(targets.cpu() if targets.is_floating_point() else targets.cpu().long())
     if not logits:
         raise ValueError("the loader yielded no batches; expected at least one (inputs, labels) batch")
     return torch.cat(logits), torch.cat(labels)
@@ -100,3 +102,36 @@ def evaluate(
         "probs": probs,
         "labels": labels,
     }
+
+
+def evaluate_regression(
+    model: nn.Module,
+    loader: Iterable[tuple[Tensor, Tensor]],
+    *,
+    device: torch.device | str,
+    autocast_dtype: torch.dtype | None = None,
+    mean: Tensor | None = None,
+    std: Tensor | None = None,
+    flip: bool = False,
+    translate: int = 0,
+) -> dict[str, Any]:
+    """Evaluate a regression ``model`` (outputs (N, D)) on ``loader``'s float targets (N,) or (N, D), in eval mode.
+
+    ``mean`` and ``std`` (D,) map outputs and targets back to the targets' units (y = z·std + mean) when the
+    loader holds standardized targets. Returns ``mse`` (mean over rows and columns of the squared error) and
+    ``rmse`` (its square root), in those units, and ``predictions`` and ``targets`` (N, D) float32 on the CPU.
+    ``flip``, ``translate``: test-time augmentation, averaging the outputs (see ``predict``).
+    """
+    outputs, targets = predict(model, loader, device=device, autocast_dtype=autocast_dtype, flip=flip,
+                               translate=translate)
+    if not targets.is_floating_point():
+        raise ValueError(f"targets must be float regression targets (N,) or (N, D), got {targets.dtype}")
+    outputs, targets = outputs.double().reshape(len(outputs), -1), targets.double().reshape(len(targets), -1)
+    if outputs.shape != targets.shape:
+        raise ValueError(f"the model's outputs {tuple(outputs.shape)} and the targets {tuple(targets.shape)} differ: "
+                         f"expected one output per target column")
+    if mean is not None and std is not None:
+        scale, shift = std.detach().double().cpu(), mean.detach().double().cpu()
+        outputs, targets = outputs * scale + shift, targets * scale + shift
+    mse = float((outputs - targets).square().mean())
+    return {"mse": mse, "rmse": math.sqrt(mse), "predictions": outputs.float(), "targets": targets.float()}

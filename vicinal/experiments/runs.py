@@ -23,7 +23,7 @@ _NOT_IN_DIGEST = frozenset({"seed", "out", "quiet", "device", "data_dir", "check
                              "tensorboard"})
 # Fields added to TrainConfig after runs were stored, left out of the digest at the value that computes what those
 # runs did, so their folders keep their names.
-_DIGEST_SINCE = {"min_steps": 0, "regmixup_eta": 1.0}
+_DIGEST_SINCE = {"min_steps": 0, "regmixup_eta": 1.0, "task": "auto", "bandwidth": 1.0}
 # The metrics results.json keeps of each evaluated epoch of a run (every epoch is in the run folder's metrics.jsonl).
 HISTORY_KEYS = ("epoch", "seconds", "train_loss", "train_error", "test_error", "test_nll", "ece", "lr",
                 "corrupted_fit", "clean_train_error")

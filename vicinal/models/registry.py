@@ -63,8 +63,10 @@ MODELS: dict[str, ModelSpec] = {
     "cnn1d": ModelSpec(CNN1d, "sequence"),
 }
 
-# Other depths and widths by name: wide_resnet<depth>_<widen factor>, densenet_bc_<depth>, fastcnn<width>, cnn1d<width>.
+# Other depths and widths by name: wide_resnet<depth>_<widen factor>, densenet_bc_<depth>, fastcnn<width>, cnn1d<width>,
+# mlp<hidden units of each of its two layers>.
 _PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
+    (re.compile(r"mlp(\d+)"), "mlp", ("hidden",)),
     (re.compile(r"fastcnn(\d+)"), "fastcnn", ("width",)),
     (re.compile(r"cnn1d(\d+)"), "cnn1d", ("width",)),
     (re.compile(r"wide_resnet(\d+)_(\d+)"), "wide_resnet28_10", ("depth", "widen_factor")),
@@ -75,7 +77,7 @@ _DEFAULTS = {1: "mlp", 2: "cnn1d", 3: "fastcnn"}  # rank of one example → the 
 
 def list_models() -> list[str]:
     """The registered model names (``wide_resnet<D>_<K>`` and ``densenet_bc_<D>`` also accept other numbers,
-    ``fastcnn<W>`` and ``cnn1d<W>`` any width)."""
+    ``fastcnn<W>``, ``cnn1d<W>`` and ``mlp<W>`` any width)."""
     return sorted(MODELS)
 
 
@@ -102,7 +104,7 @@ def _resolve(name: str) -> tuple[ModelSpec, dict[str, int]]:
         if match:
             return MODELS[base], dict(zip(fields, map(int, match.groups())))
     raise ValueError(f"unknown model {name!r}; expected one of {list_models()} "
-                     f"(or wide_resnet<D>_<K>, densenet_bc_<D>, fastcnn<W>, cnn1d<W>)")
+                     f"(or wide_resnet<D>_<K>, densenet_bc_<D>, fastcnn<W>, cnn1d<W>, mlp<W>)")
 
 
 def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:

@@ -10,10 +10,10 @@ from torch import Tensor, nn
 
 from vicinal.core._checks import check_choice
 from vicinal.core.generators import make_generator
-from vicinal.data import Dataset, load_dataset
+from vicinal.data import Dataset
 from vicinal.eval.between import LAMBDAS, BetweenTable, Target, between_examples
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import prepare_data, resolve_for_data
+from vicinal.train.data import load_for, prepare_data, resolve_for_data
 from vicinal.train.distributed import DistContext
 from vicinal.train.hardware import autocast_dtype
 
@@ -39,8 +39,7 @@ def run_between(config: TrainConfig, model: nn.Module, *, splits: Sequence[str] 
     """
     for split in splits:
         check_choice("split", split, SPLITS)
-    dataset = dataset if dataset is not None else load_dataset(config.dataset, data_dir=config.data_dir,
-                                                                 seed=config.seed)
+    dataset = dataset if dataset is not None else load_for(config)
     config = resolve_for_data(config, dataset)
     device = next(model.parameters()).device
     data = prepare_data(config, dataset, device=device, ctx=DistContext(), channels_last=False)

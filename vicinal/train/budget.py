@@ -21,11 +21,10 @@ import torch
 from torch import nn
 
 from vicinal.core.generators import make_generator
-from vicinal.eval import evaluate
 from vicinal.train.config import TrainConfig
 from vicinal.train.data import RunData
 from vicinal.train.distributed import DistContext, main_decides
-from vicinal.train.evaluation import ATTACK_IMAGES, fgsm_error
+from vicinal.train.evaluation import ATTACK_IMAGES, evaluate_split, fgsm_error
 from vicinal.train.hardware import cpu_description, maybe_compile
 from vicinal.train.schedules import RunLength, build_optimizer, min_epochs
 from vicinal.train.step import build_mixer, manifold_layers, vicinal_step
@@ -90,7 +89,7 @@ def _step_seconds(config: TrainConfig, data: RunData, model: nn.Module, *, devic
     """The times of ``WARMUP_STEPS + PROBE_STEPS`` training steps of ``model`` (changed: pass a copy)."""
     net, _ = maybe_compile(model, enabled=config.compile, device=device)
     optimizer = build_optimizer(model.parameters(), config)
-    mixer = build_mixer(config, num_classes=data.num_classes,
+    mixer = build_mixer(config, num_classes=data.mixer_classes,
                         generator=make_generator(config.seed, "probe", device=device))
     layers = manifold_layers(config, model)
     batches, times = _batches(data.train), []
@@ -121,7 +120,7 @@ def probe_cost(config: TrainConfig, data: RunData, model: nn.Module, *, device: 
         eval_times = []
         for _ in range(1 + EVAL_REPEATS):
             start = time.perf_counter()
-            evaluate(model, test_batch, device=device, autocast_dtype=amp)
+            evaluate_split(model, test_batch, data, device=device, autocast_dtype=amp)
             eval_times.append(time.perf_counter() - start)
         attack_seconds = _attack_seconds(model, data, eps=config.fgsm_eps, device=device) \
             if config.fgsm_eps > 0 else 0.0

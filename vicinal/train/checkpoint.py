@@ -181,11 +181,12 @@ def check_same_data(state: dict, record: dict) -> None:
 
 
 def check_state(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength,
-                path: Path) -> None:
+                path: Path, regression: bool = False) -> None:
     """Refuse a loaded checkpoint ``state`` (from ``path``) that does not fit the run whose own ``state_dict()`` is
     ``reference``: keys, types, tensor shapes and dtypes, one optimizer state per parameter, counters that agree
-    with each other and with the run's ``length``. The ValueError names the first part that does not fit."""
-    fault = state_fault(state, reference, optimizer=optimizer, length=length)
+    with each other and with the run's ``length``, metrics rows of the run's kind (``regression``: test RMSE, not
+    test error). The ValueError names the first part that does not fit."""
+    fault = state_fault(state, reference, optimizer=optimizer, length=length, regression=regression)
     if fault:
         raise _unfit(path, fault)
 
@@ -294,8 +295,9 @@ def _optimizer_fault(entries: object, optimizer: torch.optim.Optimizer) -> str |
     return None
 
 
-def _progress_fault(state: dict, length: RunLength) -> str | None:
-    """Whether the counters and the history agree with each other and with the run's length."""
+def _progress_fault(state: dict, length: RunLength, *, regression: bool) -> str | None:
+    """Whether the counters and the history (rows of a regression run's with ``regression``) agree with each other
+    and with the run's length."""
     epoch, epoch_step, step = state["epoch"], state["epoch_step"], state["step"]
     if not (0 <= epoch <= length.epochs and 0 <= epoch_step < length.steps_per_epoch
             and step == epoch * length.steps_per_epoch + epoch_step and (epoch < length.epochs or epoch_step == 0)):
@@ -309,7 +311,8 @@ def _progress_fault(state: dict, length: RunLength) -> str | None:
         if (own["loader"]["epoch"], own["loader"]["position"]) != (epoch, epoch_step):
             return f"rank_states.{rank}.loader is at epoch {own['loader']['epoch']}, batch " \
                    f"{own['loader']['position']}, expected epoch {epoch}, batch {epoch_step}"
-    fresh = Progress().end_epoch(lr=0.0)  # a metrics row: numbers, None where an epoch may have no test metrics
+    # a metrics row of the run's kind: numbers, None where an epoch may have no test metrics
+    fresh = Progress(regression=regression).end_epoch(lr=0.0)
     rows = state.get("history")
     if not isinstance(rows, list) or len(rows) != epoch or not all(
             isinstance(row, dict) and fresh.keys() <= row.keys() and all(
@@ -319,8 +322,10 @@ def _progress_fault(state: dict, length: RunLength) -> str | None:
     return None
 
 
-def state_fault(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength) -> str | None:
+def state_fault(state: dict, reference: dict, *, optimizer: torch.optim.Optimizer, length: RunLength,
+                regression: bool = False) -> str | None:
     """The first part of a loaded ``state`` that does not fit the run whose state_dict() is ``reference`` (optimizer
-    ``optimizer``, length ``length``), in words; None when it fits."""
+    ``optimizer``, length ``length``, a regression run with ``regression``), in words; None when it fits."""
     return (_mismatch(_layout(state), _layout(reference), "")
-            or _optimizer_fault(state["optimizer"].get("state"), optimizer) or _progress_fault(state, length))
+            or _optimizer_fault(state["optimizer"].get("state"), optimizer)
+            or _progress_fault(state, length, regression=regression))

@@ -127,12 +127,12 @@ def fit_budget(configs: Sequence[TrainConfig], root: Path, *, seconds: float) ->
 
 def run_datasets(runs: Sequence[Result]) -> dict[int, Dataset]:
     """The data set of each seed of ``runs`` (the seed splits a user's csv file; the runs of a seed share the data)."""
-    from vicinal.data import load_dataset
+    from vicinal.train.data import load_for
 
     datasets = {}
     for r in runs:
         if r.config.seed not in datasets:
-            datasets[r.config.seed] = load_dataset(r.config.dataset, data_dir=r.config.data_dir, seed=r.config.seed)
+            datasets[r.config.seed] = load_for(r.config)
     return datasets
 
 
@@ -169,7 +169,8 @@ def measure_confidence_off_data(runs: Sequence[Result], *, datasets: dict[int, D
 
     for r in runs:
         dataset = datasets[r.config.seed]
-        if dataset.kind != "image" or dataset.x_train.dtype != torch.uint8 or dataset.name == "digits":
+        if dataset.kind != "image" or dataset.task != "classification" or dataset.x_train.dtype != torch.uint8 \
+                or dataset.name == "digits":
             continue
         images = ood_images(dataset.input_shape, generator=make_generator(0, "ood"))
         model = in_pixel_space(r.model, dataset.mean, dataset.std)
@@ -212,10 +213,11 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, metho
         if main:
             from vicinal.train.report import write_compare_report
 
-            datasets = run_datasets(runs)
+            datasets, between = run_datasets(runs), None
             measure_confidence_off_data(runs, datasets=datasets)
             write_json(root / RESULTS_NAME, results)
-            between = measure_between(runs, root, datasets=datasets)
-            write_json(root / BETWEEN_NAME, between)
+            if all(d.task == "classification" for d in datasets.values()):  # the in-between curves are of classes
+                between = measure_between(runs, root, datasets=datasets)
+                write_json(root / BETWEEN_NAME, between)
             write_compare_report(root, runs, budget=budget, note=note, between=between)
     return CompareResult(root, root / REPORT_NAME, results, runs, budget)

@@ -14,7 +14,9 @@ from vicinal.core._checks import check_choice
 
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["step", "onecycle", "cosine", "constant"]
-Method = Literal["mixup", "cutmix", "manifold_mixup", "resizemix", "fmix", "regmixup"]
+Method = Literal["mixup", "cutmix", "manifold_mixup", "resizemix", "fmix", "regmixup", "c_mixup"]
+Task = Literal["auto", "classification", "regression"]
+REGRESSION_METHODS = ("mixup", "c_mixup")  # the methods that train a regression model (mixup with alpha 0: ERM)
 Precision = Literal["auto", "fp32", "bf16"]
 AUTO = "auto"  # the model chosen by the data's shape (vicinal.models.default_model); auto<W>: at width W
 
@@ -24,7 +26,8 @@ class TrainConfig:
     """Everything one training run needs; the CLI options are generated from these fields and comments."""
 
     # data
-    dataset: str = "fashion-mnist"  # data set (vicinal.data.DATASETS: fashion-mnist, digits, csv:PATH, ...)
+    dataset: str = "fashion-mnist"  # data set (vicinal.data.DATASETS: fashion-mnist, digits, diabetes, csv:PATH, ...)
+    task: Task = "auto"  # classification or regression (auto: the data set's; csv: classes, npz: by y's dtype)
     data_dir: str | None = None  # folder holding the data files (None: the data module's search order)
     train_subset: int | None = None  # training points kept, a seeded subset (None, or more than there are: all)
     test_subset: int | None = None  # test points kept, a seeded subset (None, or more than there are: all)
@@ -49,9 +52,10 @@ class TrainConfig:
     lr_decay: float = 0.1  # factor applied to the lr at each milestone
     warmup_fraction: float = 0.25  # share of all steps spent rising to the peak lr (onecycle only), in (0, 1)
     # vicinal risk minimization
-    method: Method = "mixup"  # mixing method: mixup, cutmix, manifold_mixup, resizemix, fmix or regmixup
+    method: Method = "mixup"  # mixup, cutmix, manifold_mixup, resizemix, fmix, regmixup; c_mixup (regression only)
     alpha: float = 1.0  # Beta(alpha, alpha) parameter of the mixing weight lambda (0: ERM; resizemix: on/off only)
     regmixup_eta: float = 1.0  # RegMixup: weight of the mixup loss beside the clean cross-entropy (alpha ~20 there)
+    bandwidth: float = 1.0  # C-Mixup: σ of the label kernel, in standard deviations of the training targets
     mix: MixMode = "both"  # what is mixed: both, inputs (each row labelled as its dominant input) or labels
     pairing: Pairing = "permutation"  # how partners are chosen within a batch
     knn_k: int = 200  # neighbours considered by the knn pairing
@@ -152,9 +156,10 @@ def _validate_data_and_model(c: TrainConfig) -> None:
     from vicinal.models import is_model_name, list_models  # lazy: the models layer owns its registry
 
     _check_dataset(c.dataset)
+    check_choice("task", c.task, get_args(Task))
     if auto_width(c.model) is None and not is_model_name(c.model):
         raise _bad("model", c.model, f"{AUTO!r}, {AUTO}<W> or one of {list_models()} (or wide_resnet<D>_<K>, "
-                                     f"densenet_bc_<D>, fastcnn<W>, cnn1d<W>)")
+                                     f"densenet_bc_<D>, fastcnn<W>, cnn1d<W>, mlp<W>)")
     _check_int("train_subset", c.train_subset, low=1, allow_none=True)
     _check_int("test_subset", c.test_subset, low=1, allow_none=True)
     _check_finite("label_noise", c.label_noise, low=0.0, high=1.0)
@@ -191,6 +196,7 @@ def _validate_vicinity(c: TrainConfig) -> None:
     check_choice("method", c.method, get_args(Method))
     _check_finite("alpha", c.alpha, low=0.0)
     _check_finite("regmixup_eta", c.regmixup_eta, low=0.0)
+    _check_finite("bandwidth", c.bandwidth, low=0.0, low_open=True)
     check_choice("mix", c.mix, get_args(MixMode))
     check_choice("pairing", c.pairing, get_args(Pairing))
     _check_int("knn_k", c.knn_k, low=1)
@@ -200,6 +206,30 @@ def _validate_vicinity(c: TrainConfig) -> None:
     if c.mixup_off_epochs > c.epochs:
         raise _bad("mixup_off_epochs", c.mixup_off_epochs, f"at most epochs={c.epochs}")
     _check_finite("mix_prob", c.mix_prob, low=0.0, high=1.0)
+    if c.task != "auto":
+        check_task(c, regression=c.task == "regression", where=f"task={c.task!r}")
+
+
+def check_task(c: TrainConfig, *, regression: bool, where: str) -> None:
+    """Refuse the options that do not apply to the run's task, naming the field: c_mixup needs regression targets;
+    a regression run takes mixup (α = 0: ERM) or c_mixup on the targets as they are, nothing made for classes.
+    ``where`` says what makes the run's task (e.g. "task='regression'", "the regression data set 'diabetes'")."""
+    if not regression:
+        if c.method == "c_mixup":
+            column = "; a CSV's numeric column is read as targets with task='regression'" \
+                if c.dataset.startswith("csv:") else ""
+            raise _bad("method", c.method, f"a regression data set (with {where}: one of "
+                                           f"{[m for m in get_args(Method) if m != 'c_mixup']}{column})")
+        return
+    if c.method not in REGRESSION_METHODS:
+        raise _bad("method", c.method, f"{' or '.join(REGRESSION_METHODS)} with {where} (mixup with alpha 0: ERM)")
+    classes_only = dict(mix=("both", "inputs and targets mixed alike"),
+                        pairing=("permutation", "partners from a permutation of the batch"),
+                        label_smoothing=(0.0, "no label smoothing"), label_noise=(0.0, "no label noise"),
+                        fgsm_eps=(0.0, "no FGSM attack: its error counts classes"))
+    for name, (value, meaning) in classes_only.items():
+        if getattr(c, name) != value:
+            raise _bad(name, getattr(c, name), f"{value!r} with {where} ({meaning})")
 
 
 def _validate_run(c: TrainConfig) -> None:

@@ -1,5 +1,5 @@
-"""The data of one run: what the config leaves to the data set (model, augmentation), seeded subsets, corrupted
-labels and the in-memory loaders (train shard, test, train-eval)."""
+"""The data of one run: what the config leaves to the data set (model, augmentation, task), seeded subsets, corrupted
+labels, standardized regression targets and the in-memory loaders (train shard, test, train-eval)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import torch
 
 from vicinal.core.generators import derive_seed, make_generator
-from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels
-from vicinal.data.npz import reading_note
-from vicinal.train.config import TrainConfig, auto_width
+from vicinal.data import Augment, Dataset, TensorLoader, corrupt_labels, load_dataset
+from vicinal.data.npz import reading_note, targets_note
+from vicinal.train.config import TrainConfig, auto_width, check_task
 from vicinal.train.digest import content_digest
 from vicinal.train.distributed import DistContext
 from vicinal.train.schedules import reach_min_steps
@@ -27,7 +27,7 @@ class RunData:
     train: object  # TensorLoader over this rank's shard, shuffled, augmented
     test: object  # TensorLoader over the test split, in order
     train_eval: object  # TensorLoader over the training split in order, with the clean labels
-    num_classes: int
+    num_classes: int  # 0 for regression
     kind: str  # "image", "sequence" or "tabular"
     input_shape: tuple[int, ...]  # one input's shape: (C, H, W), (C, T) or (F,)
     clean_labels: torch.Tensor | None  # the training labels before corruption (label_noise > 0 only)
@@ -37,6 +37,23 @@ class RunData:
     channels_last: bool  # the loaders yield channels_last batches
     mean: tuple[float, ...]  # the standardization the loaders apply, per channel or feature (in [0, 1] pixel
     std: tuple[float, ...]  # scale for uint8 images: a pixel-space model is Normalize(mean, std) then the model)
+    outputs: int = 0  # the model's output width: the classes, or the regression target columns
+    target_mean: torch.Tensor | None = None  # regression: the training targets' mean and std per column (D,), in
+    target_std: torch.Tensor | None = None  # their units; the loaders hold the targets (N, D) standardized by them
+
+    @property
+    def regression(self) -> bool:
+        return self.target_mean is not None
+
+    @property
+    def mixer_classes(self) -> int | None:
+        """The mixing object's ``num_classes``: the classes, or None (regression targets are mixed as they are)."""
+        return None if self.regression else self.num_classes
+
+
+def load_for(config: TrainConfig) -> Dataset:
+    """The data set ``config`` trains on: its name, folder, task and the seed that splits a tabular set."""
+    return load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed, task=config.task)
 
 
 def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
@@ -47,10 +64,13 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     ``augment_crop`` / ``augment_flip`` None become the data set's label-preserving default (none on a user's
     files); ``min_steps`` raises the epochs to reach it on this data (``reach_min_steps``). Raises ValueError
     naming the field when the model does not take the data's examples (both shapes named) or the augmentation,
-    test-time augmentation or attack does not fit them.
+    test-time augmentation or attack does not fit them, or the method and its options do not fit the data set's
+    task (``check_task``: c_mixup needs regression targets, regression takes mixup or c_mixup only).
     """
     from vicinal.models import check_fits, default_model
 
+    check_task(config, regression=dataset.task == "regression", where=f"the {dataset.task} data set "
+                                                                        f"{config.dataset!r}")
     shape = dataset.input_shape
     width = auto_width(config.model)
     model = config.model if width is None else default_model(shape)
@@ -70,7 +90,7 @@ def resolve_for_data(config: TrainConfig, dataset: Dataset) -> TrainConfig:
     except ValueError:  # the only fault left: a crop padding over half the images' side
         raise ValueError(f"augment_crop={crop!r} is invalid for images of shape {shape}: expected at most "
                          f"{min(shape[1:]) // 2} (half the smaller side)") from None
-    check_fits(model, shape, num_classes=dataset.num_classes, dropout=config.dropout)
+    check_fits(model, shape, num_classes=dataset.outputs, dropout=config.dropout)
     resolved = config.replace(model=model, augment_crop=augment.crop_padding, augment_flip=augment.flip)
     steps_per_epoch = training_points(config, dataset) // config.batch_size  # the training loader's (drop_last)
     return reach_min_steps(resolved, steps_per_epoch=steps_per_epoch) if steps_per_epoch else resolved
@@ -84,10 +104,13 @@ def training_points(config: TrainConfig, dataset: Dataset) -> int:
 
 def data_note(config: TrainConfig) -> str | None:
     """How ``config``'s data was read, when that may not be what the user meant (an unmarked npz of many columns
-    read as vectors: ``vicinal.data.npz.reading_note``); None otherwise."""
+    read as vectors: ``vicinal.data.npz.reading_note``; with task "auto", an npz's whole-number float y read as
+    regression targets: ``targets_note``); None otherwise."""
     if not config.dataset.startswith("npz:"):
         return None
-    return reading_note(config.dataset[4:])
+    path = config.dataset[4:]
+    notes = [reading_note(path), targets_note(path) if config.task == "auto" else None]
+    return "; ".join(note for note in notes if note) or None
 
 
 def _subset(x: torch.Tensor, y: torch.Tensor, size: int | None, *, seed: int, stream: str):
@@ -159,6 +182,9 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
         raise ValueError(f"batch_size={c.batch_size} is invalid: larger than the {len(y_train)} training points")
     state, noisy, mask = _corrupt(y_train, c, num_classes=ds.num_classes, corruption_state=corruption_state)
     clean, y_train = (y_train, noisy) if mask is not None else (None, y_train)
+    target_mean = target_std = None
+    if ds.task == "regression":
+        y_train, y_test, target_mean, target_std = _standardized_targets(y_train, y_test, device)
     augment = ds.augmentation(crop_padding=c.augment_crop, flip=c.augment_flip)
     norm = dict(mean=ds.mean, std=ds.std, device=device, channels_last=channels_last)
     train = TensorLoader(x_train, y_train, batch_size=per_rank, shuffle=True, drop_last=True, augment=augment,
@@ -169,4 +195,16 @@ def prepare_data(config: TrainConfig, dataset: Dataset, *, device: torch.device,
     if mask is not None:
         clean, noisy, mask = clean.to(device), noisy.to(device), mask.to(device)
     return RunData(train, test, train_eval, ds.num_classes, ds.kind, tuple(x_train.shape[1:]), clean, noisy, mask,
-                   state, channels_last, tuple(ds.mean), tuple(ds.std))
+                   state, channels_last, tuple(ds.mean), tuple(ds.std), ds.outputs, target_mean, target_std)
+
+
+def _standardized_targets(y_train: torch.Tensor, y_test: torch.Tensor, device: torch.device
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Regression targets as (N, D) columns standardized by the training targets' mean and std (a constant column
+    keeps std 1), with that mean and std (D,) on ``device``: the loss and the learning rate do not depend on the
+    targets' units."""
+    train, test = y_train.reshape(len(y_train), -1).double(), y_test.reshape(len(y_test), -1).double()
+    mean, std = train.mean(0), train.std(0, correction=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    return (((train - mean) / std).float(), ((test - mean) / std).float(), mean.float().to(device),
+            std.float().to(device))

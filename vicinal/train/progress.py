@@ -1,5 +1,5 @@
 """Where a run stands: its step and epoch counters, the sums of the current epoch, the per-epoch metrics and the
-final numbers built from them."""
+final numbers built from them (a classifier's or a regression model's)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class Progress:
     train_seconds: float = 0.0  # time in training steps (evaluation and checkpoint writing left out)
     sums: dict = field(default_factory=_no_sums)  # loss, errors, count, seconds of the current epoch so far
     history: list[dict] = field(default_factory=list)  # one metrics row per finished epoch
+    regression: bool = False  # the run's rows hold test_rmse and test_mse (train_error None), not the class metrics
 
     def advance(self) -> None:
         self.step += 1
@@ -56,26 +57,31 @@ class Progress:
         s = self.sums
         self.epoch += 1
         self.epoch_step = 0
-        row = dict(epoch=self.epoch, seconds=round(self.train_seconds, 3),
-                   train_loss=s["loss"] / max(s["count"], 1), train_error=s["errors"] / max(s["count"], 1),
-                   test_error=None, test_nll=None, ece=None, lr=lr,
+        tests = dict(test_rmse=None, test_mse=None) if self.regression else dict(test_error=None, test_nll=None,
+                                                                                   ece=None)
+        row = dict(epoch=self.epoch, seconds=round(self.train_seconds, 3), train_loss=s["loss"] / max(s["count"], 1),
+                   train_error=None if self.regression else s["errors"] / max(s["count"], 1), **tests, lr=lr,
                    images_per_s=s["count"] / s["seconds"] if s["seconds"] > 0 else None)
         self.history.append(row)
         self.sums = _no_sums()
         return row
 
     def final(self, config: TrainConfig, length: RunLength) -> dict:
-        """The run's final numbers (results.json): the last epoch's metrics, the best test error, time and steps."""
+        """The run's final numbers (results.json): the last epoch's metrics, the best test error (regression: test
+        RMSE), time and steps."""
         c, last = config, self.history[-1]
-        tested = [r["test_error"] for r in self.history if r.get("test_error") is not None]
+        key, keys = ("test_rmse", ("test_rmse", "test_mse")) if self.regression else \
+            ("test_error", ("test_error", "test_nll", "ece"))
+        tested = [r[key] for r in self.history if r.get(key) is not None]
         final = dict(alpha=c.alpha, seed=c.seed, method=c.method, dataset=c.dataset, model=c.model,
-                     test_error=last["test_error"], test_nll=last["test_nll"], ece=last["ece"],
-                     best_test_error=min(tested) if tested else None, train_loss=last["train_loss"],
+                     **{k: last[k] for k in keys}, **{f"best_{key}": min(tested) if tested else None},
+                     train_loss=last["train_loss"],
                      train_error=last["train_error"], train_seconds=round(self.train_seconds, 3),
                      epochs=self.epoch, steps=self.step, nonfinite_skips=self.skips,
                      images_per_s=(self.epoch * length.steps_per_epoch * c.batch_size / self.train_seconds)
                      if self.train_seconds > 0 else None)
-        final.update({key: last[key] for key in ("corrupted_fit", "clean_train_error", "fgsm_error") if key in last})
+        ends = ("corrupted_fit", "clean_train_error", "fgsm_error", "train_rmse")  # measured after the last epoch
+        final.update({k: last[k] for k in ends if k in last})
         return final
 
     def state_dict(self) -> dict:

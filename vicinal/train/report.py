@@ -43,23 +43,46 @@ def run_label(config) -> str:
 
 
 def _curve_metrics(histories: Sequence[list[dict]]) -> tuple[str, ...]:
-    tested = all(any(row.get("test_error") is not None for row in run) for run in histories)
-    return ("test_error", "train_loss") if tested else ("train_loss",)
+    """The learning curves to draw: the test metric every run measured (test RMSE of regression, else test error)
+    beside the training loss, or the training loss alone."""
+    for metric in ("test_rmse", "test_error"):
+        if all(any(row.get(metric) is not None for row in run) for run in histories):
+            return metric, "train_loss"
+    return ("train_loss",)
+
+
+REGRESSION_CURVES_NOTE = ("Learning curves: test RMSE in the targets' units (at the epochs it was measured) and "
+                          "training loss after each epoch, the mean squared error on the mixed batches' standardized "
+                          "targets.")
+
+
+def _run_table(final: dict) -> str:
+    """The one-row table of a run's final numbers: a classifier's errors, or a regression model's RMSE and MSE."""
+    if "test_rmse" in final:
+        train = final.get("train_rmse")
+        return markdown_table(["test RMSE", "test MSE", "train RMSE", "train seconds", "epochs"],
+                              [[f"{final['test_rmse']:.4g}", f"{final['test_mse']:.4g}",
+                                "–" if train is None else f"{train:.4g}", f"{final['train_seconds']:.1f}",
+                                final["epochs"]]])
+    return markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
+                          [[f"{100 * final['test_error']:.2f}", f"{final['test_nll']:.4f}", f"{100 * final['ece']:.2f}",
+                            f"{final['train_seconds']:.1f}", final["epochs"]]])
 
 
 def write_run_report(result) -> Path:
-    """report.md of one run (with learning_curves.png and reliability.png) in its folder."""
+    """report.md of one run (with learning_curves.png and, for a classifier, reliability.png) in its folder."""
     run_dir, c, f = Path(result.run_dir), result.config, result.final
     label = run_label(c)
+    regression = "test_rmse" in f
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
     budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + ".", "", *_data_lines(c), *budget,
-             markdown_table(["test error %", "test NLL", "ECE %", "train seconds", "epochs"],
-                            [[f"{100 * f['test_error']:.2f}", f"{f['test_nll']:.4f}", f"{100 * f['ece']:.2f}",
-                              f"{f['train_seconds']:.1f}", f["epochs"]]]), "",
-             f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
-    if result.last_eval is not None:
+    kernel = f", C-Mixup bandwidth {c.bandwidth:g} standard deviations of the targets" if c.method == "c_mixup" else ""
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + kernel + ".", "",
+             *_data_lines(c), *budget,
+             _run_table(f), "", f"![learning curves]({curves.name})", "",
+             REGRESSION_CURVES_NOTE if regression else CURVES_NOTE, ""]
+    if result.last_eval is not None and not regression:
         rel = reliability_diagram({label: (result.last_eval["probs"], result.last_eval["labels"])},
                                   path=run_dir / "reliability.png", title=f"calibration, {label}")
         lines += [f"![reliability diagram]({rel.name})", "", RELIABILITY_NOTE, ""]
@@ -73,7 +96,8 @@ METRICS = (("test_error", "test error %", 100, "points"), ("test_nll", "test NLL
            ("ece", "ECE %", 100, "points"), ("gap", "train–test gap %", 100, "points"),
            ("fgsm_error", "FGSM error %", 100, "points"),
            ("noise_confidence", "confidence on noise %", 100, "points"),
-           ("digits_confidence", "confidence on digits %", 100, "points"))
+           ("digits_confidence", "confidence on digits %", 100, "points"),
+           ("test_rmse", "test RMSE", 1, "target units"), ("test_mse", "test MSE", 1, "squared target units"))
 OFF_DATA_NOTE = ("confidence on noise / digits: the mean top-class probability on 1,000 images of uniform noise and on "
                  "scikit-learn's 1,797 handwritten digits scaled to the images' size, inputs of none of the classes "
                  "(RegMixup's out-of-distribution measure, arXiv 2206.14502): lower is a network that knows it "
@@ -113,7 +137,8 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
                              path=root / "learning_curves.png", metrics=_curve_metrics(histories),
                              title=f"{first.model} on {first.dataset}: {title}")
     predictions = {label: (ms[0].last_eval["probs"], ms[0].last_eval["labels"])
-                   for label, ms in groups.items() if ms[0].last_eval is not None}
+                   for label, ms in groups.items() if ms[0].last_eval is not None and "probs" in ms[0].last_eval}
+    regression = all("test_rmse" in r.final for r in runs)
     keys = {key for key, *_ in metrics}
     notes = [note for key, note in (("gap", GAP_NOTE), ("noise_confidence", OFF_DATA_NOTE)) if key in keys]
     lines = [f"# {title}: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
@@ -122,7 +147,7 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
              markdown_table(headers, rows), "", *(line for n in notes for line in (n, "")),
              *_overview(groups, metrics), *_paired_section(groups, metrics),
              *(_between_section(root, between) if between else []),
-             f"![learning curves]({curves.name})", "", CURVES_NOTE, ""]
+             f"![learning curves]({curves.name})", "", REGRESSION_CURVES_NOTE if regression else CURVES_NOTE, ""]
     if predictions:
         rel = reliability_diagram(predictions, path=root / "reliability.png",
                                   title="calibration on the test set (first seed of each)")

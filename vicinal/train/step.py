@@ -1,4 +1,5 @@
-"""One training step's loss: the run's mixing object (vicinal.core.Mixup) applied to a batch (arXiv 1710.09412)."""
+"""One training step's loss: the run's mixing object (vicinal.core.Mixup) applied to a batch (arXiv 1710.09412); for
+regression the squared error on the mixed targets (C-Mixup: arXiv 2210.05775)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from vicinal._autocast import autocast_context
 from vicinal.core import MixedBatch, Mixup, mixup_cross_entropy, regmixup_cross_entropy, soft_cross_entropy
@@ -18,18 +20,21 @@ class StepOutput:
 
     loss: torch.Tensor  # 0-d float32, mean over the batch
     errors: torch.Tensor  # 0-d, number of rows whose prediction differs from the dominant class of the target
+    # (regression: 0, there are no classes)
     batch: MixedBatch  # the vicinal batch: λ (1 when the batch was left unmixed) and the partners
 
 
-def build_mixer(config: TrainConfig, *, num_classes: int, generator: torch.Generator) -> Mixup:
+def build_mixer(config: TrainConfig, *, num_classes: int | None, generator: torch.Generator) -> Mixup:
     """The run's mixing object: ``config``'s method and options with the core's semantics (``mix_prob`` is its
     ``prob``; α = 0 leaves it disabled, i.e. ERM). Manifold Mixup uses ``Mixup.manifold`` with the same options;
-    FMix masks the dims after the channel dim (the image plane, a sequence's time)."""
+    FMix masks the dims after the channel dim (the image plane, a sequence's time). ``num_classes`` None: the
+    targets are regression targets, mixed as they are (C-Mixup's ``bandwidth`` is in the standardized targets'
+    units, i.e. their standard deviations)."""
     mode = "mixup" if config.method == "manifold_mixup" else config.method
     return Mixup(alpha=config.alpha, mode=mode, prob=config.mix_prob, mask_dims=None,
                  num_classes=num_classes, per_sample=config.per_sample, pairing=config.pairing, mix=config.mix,
-                 label_smoothing=config.label_smoothing, knn_k=config.knn_k, enabled=config.alpha > 0,
-                 generator=generator)
+                 label_smoothing=config.label_smoothing, knn_k=config.knn_k, bandwidth=config.bandwidth,
+                 enabled=config.alpha > 0, generator=generator)
 
 
 def manifold_layers(config: TrainConfig, model: nn.Module, prefix: str = "") -> tuple[str, ...] | None:
@@ -54,7 +59,15 @@ def vicinal_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, mixer: M
     (λ = 1) exactly the integer-label cross-entropy. Otherwise it is soft_cross_entropy on the batch's targets.
     RegMixup's batch (the clean rows and their mixup copy, one forward pass) has `regmixup_cross_entropy` with
     η = ``regmixup_eta``, its errors counted on the clean rows; left unmixed, it is the clean batch alone.
+    Float ``y`` are regression targets (B, D): the loss is the mean squared error of the outputs (B, D) against
+    the mixed targets, and no errors are counted.
     """
+    if y.is_floating_point():
+        batch = mixer(x, y)
+        with autocast_context(x.device, autocast_dtype):
+            outputs = model(batch.inputs)
+        loss = F.mse_loss(outputs.float(), batch.targets)
+        return StepOutput(loss, torch.zeros((), device=loss.device), batch)
     if manifold_layers is None:
         batch = mixer(x, y)
         with autocast_context(x.device, autocast_dtype):

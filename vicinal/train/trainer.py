@@ -1,4 +1,5 @@
-"""The trainer: train(config) -> Result, ERM or mixup-style vicinal risk minimization (arXiv 1710.09412), resumable."""
+"""The trainer: train(config) -> Result, ERM or mixup-style vicinal risk minimization (arXiv 1710.09412) of a classifier
+or a regression model (C-Mixup, arXiv 2210.05775), resumable."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tqdm.auto import tqdm
 
 from vicinal.core._checks import resolve_device
 from vicinal.core.generators import derive_seed, make_generator
-from vicinal.data import TensorLoader, load_dataset
+from vicinal.data import TensorLoader
 from vicinal.train import distributed as dist_
 from vicinal.train.budget import check_same_budget, mixing_kept, plan_budget
 from vicinal.train.callbacks import Callback, Callbacks, RunInfo, StepEvent
@@ -27,7 +28,7 @@ from vicinal.train.checkpoint import (
     start_state,
 )
 from vicinal.train.config import TrainConfig
-from vicinal.train.data import RunData, absolute_dataset, data_record, prepare_data, resolve_for_data
+from vicinal.train.data import RunData, absolute_dataset, data_record, load_for, prepare_data, resolve_for_data
 from vicinal.train.evaluation import evaluate_run
 from vicinal.train.hardware import (
     autocast_dtype,
@@ -59,7 +60,9 @@ class Result:
     history: list[dict]
     final: dict
     model: nn.Module
-    last_eval: dict | None = field(default=None, repr=False)  # evaluate() output of the last epoch (probs, labels)
+    # the last epoch's evaluate() output (probs, labels); a regression run's evaluate_regression() output (predictions,
+    # targets, in the targets' units)
+    last_eval: dict | None = field(default=None, repr=False)
     budget: dict | None = None  # what the config's time budget bought (vicinal.train.budget.record), if it had one
 
 
@@ -124,7 +127,7 @@ def build_run_model(config: TrainConfig, data: RunData, device: torch.device) ->
 
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(derive_seed(config.seed, "model"))
-        model = build_model(config.model, num_classes=data.num_classes, dropout=config.dropout,
+        model = build_model(config.model, num_classes=data.outputs, dropout=config.dropout,
                             input_shape=data.input_shape)
     model = model.to(device)
     return model.to(memory_format=torch.channels_last) if data.channels_last else model
@@ -178,7 +181,7 @@ def set_up(config: TrainConfig, device: torch.device, ctx: dist_.DistContext, ru
            resume: bool) -> Setup:
     """Resolve ``config`` for its data set, the checkpoint in ``run_dir`` (with ``resume``) and its time budget, and
     build the run's data and model; every check that can refuse the run comes before anything is trained."""
-    dataset = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed)
+    dataset = load_for(config)
     resolved = resolve_for_data(config, dataset)  # model and augmentation, checked before anything is built
     state = start_state(run_dir, resolved, resume=resume, world_size=ctx.world_size)
     earlier = read_provenance(run_dir) if state else {}
@@ -227,10 +230,10 @@ class TrainingRun:
         self.length = setup.length
         self.optimizer = build_optimizer(self.model.parameters(), self.config)
         self.scheduler = build_scheduler(self.optimizer, self.config, self.length)
-        self.mixer = build_mixer(self.config, num_classes=self.data.num_classes,  # the same on every rank
+        self.mixer = build_mixer(self.config, num_classes=self.data.mixer_classes,  # the same on every rank
                                  generator=make_generator(self.config.seed, "mixing", device=device))
         self.noise_gen = make_generator(self.config.seed, "noise", device=device, rank=ctx.rank)  # differs by rank
-        self.progress = Progress()
+        self.progress = Progress(regression=self.data.regression)
         if setup.state:
             self.load_state_dict(setup.state)
         self.resumed = self.checkpointed = setup.state is not None  # checkpointed: a checkpoint of this run exists
@@ -254,7 +257,8 @@ class TrainingRun:
         """Continue from ``state_dict()``'s ``state`` (this process's own rank state), first checked against this
         run's own state_dict (see checkpoint.check_state): a checkpoint that does not fit raises ValueError."""
         path = self.run_dir / CHECKPOINT_NAME
-        check_state(state, self.state_dict(), optimizer=self.optimizer, length=self.length, path=path)
+        check_state(state, self.state_dict(), optimizer=self.optimizer, length=self.length, path=path,
+                    regression=self.data.regression)
         with loading(path):
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -402,6 +406,11 @@ def _progress_bar(config: TrainConfig, length: RunLength, progress: Progress, ct
 
 
 def _epoch_line(row: dict, epochs: int) -> str:
+    if "test_rmse" in row:  # regression
+        fit = "" if row.get("train_rmse") is None else f"  train RMSE {row['train_rmse']:.4g}"
+        test = "" if row["test_rmse"] is None else f"  test RMSE {row['test_rmse']:.4g}  MSE {row['test_mse']:.4g}"
+        return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.4f}{fit}{test}  "
+                f"[{row['seconds']:.1f} s]")
     test = "" if row["test_error"] is None else (
         f"  test error {100 * row['test_error']:.2f}%  NLL {row['test_nll']:.3f}  ECE {row['ece']:.3f}")
     return (f"epoch {row['epoch']}/{epochs}  train loss {row['train_loss']:.4f}  "
