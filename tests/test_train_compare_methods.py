@@ -11,7 +11,7 @@ from support import image_config, run_cli, tabular_config
 from torch import nn
 
 from vicinal.eval.ood import mean_confidence, ood_images
-from vicinal.train import compare
+from vicinal.train import TrainConfig, compare
 
 
 @pytest.mark.fashion_mnist
@@ -93,3 +93,17 @@ def test_confidence_runs_from_one_over_the_classes_to_one() -> None:
     assert torch.equal(again["noise"], images["noise"])
     with pytest.raises(ValueError, match=r"shape=\(12, 10\) is invalid"):
         ood_images((12, 10), generator=torch.Generator())
+
+
+def test_regression_compares_erm_mixup_and_c_mixup_by_rmse(tmp_path) -> None:
+    config = TrainConfig(dataset="friedman1", model="mlp32", batch_size=64, epochs=3, optimizer="adam", lr=1e-3,
+                         schedule="constant", bandwidth=0.25, quiet=True, threads=1, out=str(tmp_path / "c"))
+    result = compare(config, methods=("erm", "mixup:1", "c_mixup:1"), seeds=3)
+    finals = json.loads((result.run_dir / "results.json").read_text())
+    assert len(finals) == 9 and all(f["test_rmse"] > 0 and f["test_mse"] == pytest.approx(f["test_rmse"] ** 2)
+                                    for f in finals)
+    text = result.report.read_text()
+    assert text.startswith("# ERM vs mixup α=1 vs C-Mixup α=1: mlp32 on friedman1")
+    assert "C-Mixup bandwidth 0.25 standard deviations of the targets" in text
+    assert "| run | test RMSE | test MSE |" in text and "Each run − mixup α=1, paired by seed" in text
+    assert not (result.run_dir / "between.json").exists() and "reliability" not in text and "test error" not in text

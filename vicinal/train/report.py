@@ -77,8 +77,8 @@ def write_run_report(result) -> Path:
     curves = learning_curves({label: [result.history]}, path=run_dir / "learning_curves.png",
                              title=f"{c.model} on {c.dataset}, {label}", metrics=_curve_metrics([result.history]))
     budget = [describe_budget(result.budget) + ".", ""] if result.budget else []
-    kernel = f", C-Mixup bandwidth {c.bandwidth:g} standard deviations of the targets" if c.method == "c_mixup" else ""
-    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", recipe(c) + kernel + ".", "",
+    settings = ", ".join([recipe(c), *method_options([c])])
+    lines = [f"# {label}: {c.model} on {c.dataset}, seed {c.seed}", "", settings + ".", "",
              *_data_lines(c), *budget,
              _run_table(f), "", f"![learning curves]({curves.name})", "",
              REGRESSION_CURVES_NOTE if regression else CURVES_NOTE, ""]
@@ -141,8 +141,9 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
     regression = all("test_rmse" in r.final for r in runs)
     keys = {key for key, *_ in metrics}
     notes = [note for key, note in (("gap", GAP_NOTE), ("noise_confidence", OFF_DATA_NOTE)) if key in keys]
+    settings = ", ".join([recipe(first), *method_options([r.config for r in runs])])
     lines = [f"# {title}: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
-             f"{recipe(first)}; {_points(runs[0].final)}the same budget for every run; mean ± std over seeds.", "",
+             f"{settings}; {_points(runs[0].final)}the same budget for every run; mean ± std over seeds.", "",
              *_data_lines(first), *([_compare_budget(budget), ""] if budget else []),
              markdown_table(headers, rows), "", *(line for n in notes for line in (n, "")),
              *_overview(groups, metrics), *_paired_section(groups, metrics),
@@ -317,6 +318,12 @@ def recipe(config) -> str:
     if views:
         extras.append(f"test predictions averaged over {views} (test-time augmentation)")
     return ", ".join(extras)
+
+
+def method_options(configs: Sequence) -> list[str]:
+    """The options of the methods among ``configs`` that their labels leave out, in words (C-Mixup's bandwidth)."""
+    bandwidths = sorted({c.bandwidth for c in configs if c.method == "c_mixup" and c.alpha > 0})
+    return [f"C-Mixup bandwidth {b:g} standard deviations of the targets" for b in bandwidths]
 
 
 def describe_augmentation(config) -> str:
