@@ -107,3 +107,14 @@ def test_regression_compares_erm_mixup_and_c_mixup_by_rmse(tmp_path) -> None:
     assert "C-Mixup bandwidth 0.25 standard deviations of the targets" in text
     assert "| run | test RMSE | test MSE |" in text and "Each run − mixup α=1, paired by seed" in text
     assert not (result.run_dir / "between.json").exists() and "reliability" not in text and "test error" not in text
+
+
+def test_a_compare_from_the_command_line_names_its_command_and_machine(tmp_path, capsys) -> None:
+    argv = ["compare", "--dataset", "digits", "--model", "mlp", "--epochs", "2", "--quiet", "--threads", "1",
+            "--methods", "erm", "mixup:1", "--out", str(tmp_path / "c")]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 0, err
+    text = (tmp_path / "c" / "report.md").read_text()
+    assert f"`vicinal {' '.join(argv)}`" in text
+    machine = next(line for line in text.splitlines() if line.startswith("Machine: "))
+    assert "1 threads" in machine  # the runs' threads, not the process's

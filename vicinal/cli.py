@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import errno
 import io
+import shlex
 import sys
 import tokenize
 import typing
@@ -229,7 +230,7 @@ def _run(args: argparse.Namespace) -> str:
     config = config_from_preset(args.preset, **overrides)
     note = PRESET_NOTES.get(args.preset) if config.dataset == PRESETS[args.preset]["dataset"] else None
     return str(compare(config, alphas=args.alphas, methods=args.methods, seeds=args.seeds, backend=args.backend,
-                       address=args.address, note=note).report)
+                       address=args.address, note=note, command=shlex.join(["vicinal", *args.argv])).report)
 
 
 def _after_write_error(args: argparse.Namespace, error: OSError) -> str:
@@ -248,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``vicinal`` and ``python -m vicinal``; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from vicinal.train.budget import check_same_budget
 from vicinal.train.callbacks import Callback
 from vicinal.train.config import Method, TrainConfig, resolve_seeds
 from vicinal.train.distributed import process_rank
+from vicinal.train.hardware import threads
 from vicinal.train.rundir import REPORT_NAME, RESULTS_NAME, claimed, default_run_dir
 from vicinal.train.trainer import Result, resolve
 
@@ -180,7 +181,8 @@ def measure_confidence_off_data(runs: Sequence[Result], *, datasets: dict[int, D
 
 def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, methods: Sequence[str] | None = None,
             seeds: int | Sequence[int] = 1, out: str | os.PathLike | None = None, callbacks: Sequence[Callback] = (),
-            backend: Backend = "local", address: str | None = None, note: str | None = None) -> CompareResult:
+            backend: Backend = "local", address: str | None = None, note: str | None = None,
+            command: str | None = None) -> CompareResult:
     """Train ``config`` once per (arm, seed) and write a compare folder.
 
     The arms: ``methods``, each "erm", "METHOD" (at config.alpha) or "METHOD:ALPHA" (e.g. ``("erm", "mixup:1",
@@ -191,7 +193,8 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, metho
     its share (``fit_budget``). The folder holds one sub-run per (arm, seed) (``Arm.folder``), results.json
     (a list of every run's ``final``) and report.md (mean ± std over seeds per arm, the paired differences from
     ERM, the in-between curves of ``measure_between`` with the two-moons picture, learning curves, reliability
-    diagrams; ``note`` opens it). ``callbacks`` observe every run. ``backend``
+    diagrams; ``note`` opens it; ``command``, the command line that made it, is given in it to run again).
+    ``callbacks`` observe every run. ``backend``
     and ``address`` say where the runs go (see train_all: "ray" runs them as Ray tasks, side by side as the CPUs
     and GPUs allow); the report is written once all are in.
 
@@ -219,5 +222,6 @@ def compare(config: TrainConfig, *, alphas: Sequence[float] | None = None, metho
             if all(d.task == "classification" for d in datasets.values()):  # the in-between curves are of classes
                 between = measure_between(runs, root, datasets=datasets)
                 write_json(root / BETWEEN_NAME, between)
-            write_compare_report(root, runs, budget=budget, note=note, between=between)
+            with threads(config.threads):  # the report names the CPU with the threads the runs had
+                write_compare_report(root, runs, budget=budget, note=note, between=between, command=command)
     return CompareResult(root, root / REPORT_NAME, results, runs, budget)

@@ -13,6 +13,7 @@ from vicinal.eval.report import mean
 from vicinal.eval.stats import p_clause
 from vicinal.train.budget import describe_budget
 from vicinal.train.data import data_note
+from vicinal.train.hardware import cpu_description
 from vicinal.train.rundir import REPORT_NAME
 
 CURVES_NOTE = ("Learning curves: test error (at the epochs it was measured) and training loss after each epoch "
@@ -114,12 +115,13 @@ def _metric(final: dict, key: str) -> float | None:
 
 
 def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = None, note: str | None = None,
-                         between: dict | None = None) -> Path:
+                         between: dict | None = None, command: str | None = None) -> Path:
     """report.md of a comparison: mean ± std over seeds per arm; every arm against ERM (and against mixup, when other
     methods are compared too) at a glance with the paired verdicts; each arm's per-seed paired differences from ERM
     with a sentence per metric; the in-between curves and the two-moons picture (``between``, as
     compare.measure_between returns it), learning curves, reliability diagrams; what its time ``budget`` bought,
-    when it had one; ``note`` opens it (e.g. why this regime)."""
+    when it had one; ``note`` opens it (e.g. why this regime); ``command`` (the command line that made it) and this
+    machine's CPU follow the recipe."""
     root = Path(root)
     groups: dict[str, list] = {}
     for r in runs:
@@ -144,6 +146,9 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
     settings = ", ".join([recipe(first), *method_options([r.config for r in runs])])
     lines = [f"# {title}: {first.model} on {first.dataset}", "", *([note, ""] if note else []),
              f"{settings}; {_points(runs[0].final)}the same budget for every run; mean ± std over seeds.", "",
+             *([f"Command (run it again to continue or to write this report again): `{command}`.", ""]
+               if command else []),
+             f"Machine: {cpu_description()}; train seconds depend on what else ran on it.", "",
              *_data_lines(first), *([_compare_budget(budget), ""] if budget else []),
              markdown_table(headers, rows), "", *(line for n in notes for line in (n, "")),
              *_overview(groups, metrics), *_paired_section(groups, metrics),
