@@ -26,6 +26,7 @@ Backend = Literal["local", "ray"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 MAX_RETRIES = 3  # times a Ray task whose worker or node died is started again (each time from its checkpoint)
 POLL_SECONDS = 0.5  # how often the driver looks for a stop signal while the Ray tasks run
+SIGNAL_CHECK_SECONDS = 0.2  # longest wait of the address probe between two looks for a Ctrl-C
 STOP_SECONDS = 120.0  # how long a stopped driver waits for its runs to save their checkpoints
 ADDRESS_TIMEOUT = 10.0  # seconds an --address has to accept a connection and answer as a gRPC server
 HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # what a gRPC client sends first (RFC 9113, section 3.4)
@@ -104,11 +105,16 @@ def _grpc_fault(connection: socket.socket, *, timeout: float) -> str | None:
     connection.sendall(HTTP2_PREFACE + HTTP2_SETTINGS)
     reply = b""
     while len(reply) < 9:  # a frame header: length (3 bytes), type (1), flags (1), stream (4)
-        connection.settimeout(max(deadline - time.monotonic(), 0.001))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return f"did not answer within {timeout:g} s"
+        # short waits: a Ctrl-C the kernel hands to another thread (torch's, Ray's) does not interrupt this one's
+        # recv, and Python raises KeyboardInterrupt only when the main thread comes back from it
+        connection.settimeout(min(remaining, SIGNAL_CHECK_SECONDS))
         try:
             chunk = connection.recv(9 - len(reply))
         except socket.timeout:
-            return f"did not answer within {timeout:g} s"
+            continue
         if not chunk:
             return "closed the connection"
         reply += chunk
