@@ -171,7 +171,15 @@ def _compare_on(address: str, tmp_path: Path) -> subprocess.Popen:
     code = "import sys; from vicinal.cli import main; raise SystemExit(main(sys.argv[1:]))"
     argv = [sys.executable, "-c", code, "compare", "--preset", "smoke", "--quiet", "--backend", "ray",
             "--address", address, "--out", str(tmp_path / "c")]
-    return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **SUBPROCESS_ENV}, stderr=subprocess.PIPE, text=True)
+    # started as from a terminal: SIGINT at its default and nothing blocked, no Ray session of this process's tests
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    return subprocess.Popen(argv, cwd=ROOT, env={**env, **SUBPROCESS_ENV}, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_terminal)
+
+
+def _as_from_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 @pytest.mark.parametrize("reply, said", [
