@@ -163,6 +163,12 @@ def write_compare_report(root: Path, runs: Sequence, *, budget: dict | None = No
     return write_text(root / REPORT_NAME, "\n".join(lines))
 
 
+def _paired_metric(base: Sequence, members: Sequence, key: str):
+    """``members`` − ``base`` on one metric, paired by seed."""
+    return paired({r.config.seed: _metric(r.final, key) for r in base},
+                  {r.config.seed: _metric(r.final, key) for r in members})
+
+
 def _baselines(groups: dict[str, list]) -> list[str]:
     """The arms the others are judged against: ERM, and the first mixup arm when other mixing methods are compared
     too (whether a later method is better than mixup itself)."""
@@ -182,8 +188,7 @@ def _overview(groups: dict[str, list], metrics: Sequence[tuple]) -> list[str]:
                 continue
             cells = []
             for key, _, scale, _ in metrics:
-                diff = paired({r.config.seed: _metric(r.final, key) for r in base},
-                              {r.config.seed: _metric(r.final, key) for r in members})
+                diff = _paired_metric(base, members, key)
                 verdict = {"reproduced": ": **lower**", "contradicted": ": **higher**"}.get(diff.verdict(-1), "")
                 digits = 2 if scale > 1 else 3
                 cells.append(f"{scale * diff.mean:+.{digits}f}, {p_clause(diff.p)}{verdict}" if diff.n > 1 else
@@ -258,8 +263,7 @@ def _paired_section(groups: dict[str, list], metrics: Sequence[tuple]) -> list[s
             continue
         rows, sentences = [], []
         for key, name, scale, unit in metrics:
-            diff = paired({r.config.seed: _metric(r.final, key) for r in erm},
-                          {r.config.seed: _metric(r.final, key) for r in members})
+            diff = _paired_metric(erm, members, key)
             digits = 2 if scale > 1 else 3
             rows.append([name, diff.describe(scale=scale, digits=digits)])
             sentence = _sentence(name, label, diff, scale=scale, unit=unit, digits=digits)
